@@ -1,0 +1,78 @@
+import json
+
+import numpy as np
+from click.testing import CliRunner
+
+from zssr_deploy.cli import main
+from zssr_deploy.io import write_image
+
+
+def _folder(tmp_path, photo):
+    d = tmp_path / "hr"
+    d.mkdir()
+    write_image(d / "a.png", photo)
+    write_image(d / "b.png", photo[::-1, :64])
+    return d
+
+
+def test_version_and_info():
+    r = CliRunner().invoke(main, ["--version"])
+    assert r.exit_code == 0 and "zssr-deploy, version" in r.output
+    r = CliRunner().invoke(main, ["info"])
+    assert r.exit_code == 0 and "onnxruntime providers" in r.output and "torch" in r.output
+
+
+def test_evaluate_bicubic_json_shape(tmp_path, photo):
+    d = _folder(tmp_path, photo)
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--scale", "2", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    data = json.loads(out.read_text())
+    assert set(data) == {"scale", "method", "protocol", "mean", "images"}
+    assert data["scale"] == 2 and data["method"] == "bicubic" and data["protocol"] == "rgb"
+    assert set(data["mean"]) == {"psnr_y", "ssim_y"}
+    assert [i["name"] for i in data["images"]] == ["a", "b"]
+    assert set(data["images"][0]) == {"name", "psnr_y", "ssim_y", "seconds"}
+    assert 20 < data["mean"]["psnr_y"] < 50
+    # refuses to overwrite the JSON without --overwrite
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--scale", "2", "--json", str(out)])
+    assert r.exit_code == 2 and "already exists" in r.output
+
+
+def test_evaluate_y_protocol_limit(tmp_path, photo):
+    d = _folder(tmp_path, photo)
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--scale", "3", "--protocol", "y", "--limit", "1"])
+    assert r.exit_code == 0
+    assert "a " in r.output and "\nb " not in r.output
+
+
+def test_bad_image_one_line_exit_2(tmp_path, photo):
+    d = _folder(tmp_path, photo)
+    write_image(d / "c.png", np.ones((1, 1, 3)))
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--json", str(out)])
+    assert r.exit_code == 2
+    err_lines = [line for line in r.output.splitlines() if line.startswith("zssr-deploy: error")]
+    assert len(err_lines) == 1 and "too small" in err_lines[0]
+    assert "Traceback" not in r.output
+    assert not out.exists()
+
+
+def test_truncated_image_in_folder(tmp_path, photo):
+    d = _folder(tmp_path, photo)
+    (d / "c.png").write_bytes((d / "a.png").read_bytes()[:100])
+    r = CliRunner().invoke(main, ["evaluate", str(d)])
+    assert r.exit_code == 2 and "not a readable image" in r.output
+
+
+def test_missing_folder():
+    r = CliRunner().invoke(main, ["evaluate", "/nonexistent/folder"])
+    assert r.exit_code == 2 and "not a folder" in r.output
+
+
+def test_sample_command(tmp_path):
+    out = tmp_path / "s.png"
+    r = CliRunner().invoke(main, ["sample", "astronaut", "--size", "32", "-o", str(out)])
+    assert r.exit_code == 0 and out.exists()
+    r = CliRunner().invoke(main, ["sample", "nope", "-o", str(tmp_path / "n.png")])
+    assert r.exit_code == 2 and "unknown sample" in r.output

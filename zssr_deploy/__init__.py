@@ -1,0 +1,71 @@
+"""zssr-deploy: Zero-Shot Super-Resolution, fitted with PyTorch and deployed through ONNX Runtime.
+
+Importing the package does not import torch: the runtime and the image operations work without it. The
+torch-based names below (``fit``, ``ZSSRConfig``...) are loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._version import __version__
+from .errors import (
+    ConfigError,
+    ImageReadError,
+    ImageWriteError,
+    InvalidImageError,
+    KernelError,
+    ModelError,
+    ProviderError,
+    ScaleError,
+    ZSSRError,
+)
+from .evaluate import evaluate_folder, score_image
+from .imageops import imresize, load_kernel, random_gaussian_kernel, rgb2ycbcr, ycbcr2rgb
+from .io import Image, read_image, write_image
+from .metrics import psnr, ssim
+
+_LAZY = {
+    "ZSSRConfig": "zssr_deploy.trainers.config",
+    "PRESETS": "zssr_deploy.trainers.config",
+    "fit": "zssr_deploy.trainers.zssr",
+    "FitResult": "zssr_deploy.trainers.zssr",
+    "upscale_image": "zssr_deploy.api",
+}
+
+__all__ = [
+    "PRESETS",
+    "ConfigError",
+    "FitResult",
+    "Image",
+    "ImageReadError",
+    "ImageWriteError",
+    "InvalidImageError",
+    "KernelError",
+    "ModelError",
+    "ProviderError",
+    "ScaleError",
+    "ZSSRConfig",
+    "ZSSRError",
+    "__version__",
+    "evaluate_folder",
+    "fit",
+    "imresize",
+    "load_kernel",
+    "psnr",
+    "random_gaussian_kernel",
+    "read_image",
+    "rgb2ycbcr",
+    "score_image",
+    "ssim",
+    "upscale_image",
+    "write_image",
+    "ycbcr2rgb",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zssr_deploy' has no attribute {name!r}")

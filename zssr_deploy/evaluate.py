@@ -1,0 +1,144 @@
+"""The standard SR scoring protocols (see ``docs/BENCHMARKS.md``).
+
+Common to both: HR cropped to a multiple of the scale; MATLAB bicubic; luma ``Y = 16 + 65.481 R + 128.553 G
++ 24.966 B`` rounded to 8 bit (single-channel images are scored on their own intensity); ``s`` pixels shaved;
+PSNR on 0..255; SSIM of Wang et al. on Y.
+
+* ``y``: HR -> 8-bit Y, then the Y channel is down- and upscaled in floating point with no rounding in
+  between, and rounded at the end (the SRCNN/VDSR scripts, which produced the published bicubic rows).
+* ``rgb``: the LR input is the RGB HR downscaled with MATLAB bicubic and stored as 8 bit; the method's RGB
+  output is rounded to 8 bit and then scored on Y (how ZSSR and other RGB methods are run).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidImageError, ZSSRError
+from .imageops.color import rgb_to_y255
+from .imageops.resize import imresize
+from .io import SUPPORTED_EXTENSIONS, read_image
+from .metrics import psnr, ssim
+
+__all__ = ["EvalResult", "ImageScore", "Upscaler", "bicubic_upscaler", "evaluate_folder", "mod_crop", "score_image"]
+
+log = logging.getLogger(__name__)
+
+#: An upscaler maps (LR float32 HxWxC in [0, 1], scale) to an SR float array of shape (H*s, W*s, C).
+Upscaler = Callable[[np.ndarray, float], np.ndarray]
+
+PROTOCOLS = ("rgb", "y")
+
+
+def bicubic_upscaler(lr: np.ndarray, scale: float) -> np.ndarray:
+    """MATLAB bicubic upscaling (the baseline method)."""
+    return imresize(lr, scale)
+
+
+def mod_crop(img: np.ndarray, scale: int) -> np.ndarray:
+    """Crop the bottom/right so both sides are multiples of ``scale`` (MATLAB ``modcrop``)."""
+    h, w = img.shape[0] - img.shape[0] % scale, img.shape[1] - img.shape[1] % scale
+    if h < 2 * scale + 11 or w < 2 * scale + 11:
+        raise InvalidImageError(
+            f"a {img.shape[0]}x{img.shape[1]} image is too small to score at scale {scale} "
+            f"(needs at least {2 * scale + 11} pixels per side)"
+        )
+    return img[:h, :w]
+
+
+def _to8(x: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(x, 0.0, 255.0))
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    name: str
+    psnr_y: float
+    ssim_y: float
+    seconds: float
+
+
+def score_image(
+    hr: np.ndarray, scale: int, upscaler: Upscaler = bicubic_upscaler, protocol: str = "rgb", name: str = ""
+) -> ImageScore:
+    """Score one HR image (float ``HxWxC`` in [0, 1], values on an 8-bit grid) under ``protocol``."""
+    if protocol not in PROTOCOLS:
+        raise ZSSRError(f"unknown protocol {protocol!r}; use one of {PROTOCOLS}")
+    hr = mod_crop(hr, scale)
+    hr_y = _to8(rgb_to_y255(hr))
+    t0 = time.perf_counter()
+    if protocol == "y":
+        lr_y = imresize(hr_y, 1.0 / scale)
+        sr_y = _to8(upscaler(lr_y[..., None] / 255.0, scale)[..., 0] * 255.0)
+    else:
+        lr = _to8(imresize(hr, 1.0 / scale) * 255.0) / 255.0
+        sr = upscaler(lr.astype(np.float32), scale)
+        sr_y = _to8(rgb_to_y255(_to8(np.asarray(sr, dtype=np.float64) * 255.0) / 255.0))
+    seconds = time.perf_counter() - t0
+    if sr_y.shape != hr_y.shape:
+        raise InvalidImageError(f"{name}: the method returned {sr_y.shape}, expected {hr_y.shape}")
+    return ImageScore(name, psnr(hr_y, sr_y, shave=scale), ssim(hr_y, sr_y, shave=scale), seconds)
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    scale: int
+    method: str
+    protocol: str
+    images: list[ImageScore] = field(default_factory=list)
+
+    @property
+    def mean_psnr(self) -> float:
+        return float(np.mean([s.psnr_y for s in self.images]))
+
+    @property
+    def mean_ssim(self) -> float:
+        return float(np.mean([s.ssim_y for s in self.images]))
+
+    def to_json(self) -> dict:
+        """The JSON shape other scripts rely on (see the README)."""
+        return {
+            "scale": self.scale,
+            "method": self.method,
+            "protocol": self.protocol,
+            "mean": {"psnr_y": round(self.mean_psnr, 4), "ssim_y": round(self.mean_ssim, 6)},
+            "images": [
+                {"name": s.name, "psnr_y": round(s.psnr_y, 4), "ssim_y": round(s.ssim_y, 6), "seconds": round(s.seconds, 3)}
+                for s in self.images
+            ],
+        }
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    d = Path(folder)
+    if not d.is_dir():
+        raise ZSSRError(f"{str(d)!r} is not a folder of images")
+    files = sorted(p for p in d.iterdir() if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
+    if not files:
+        raise ZSSRError(f"{str(d)!r} holds no images ({', '.join(SUPPORTED_EXTENSIONS)})")
+    return files
+
+
+def iter_scores(
+    files: list[Path], scale: int, upscaler: Upscaler, protocol: str
+) -> Iterator[ImageScore]:
+    for f in files:
+        img = read_image(f)
+        score = score_image(img.pixels.astype(np.float64), scale, upscaler, protocol, name=f.stem)
+        log.info("%s: %.2f dB / %.4f (%.1f s)", f.stem, score.psnr_y, score.ssim_y, score.seconds)
+        yield score
+
+
+def evaluate_folder(
+    folder: str | Path, scale: int, upscaler: Upscaler = bicubic_upscaler, method: str = "bicubic",
+    protocol: str = "rgb", limit: int | None = None,
+) -> EvalResult:
+    """Score every image of a folder (sorted by name, the first ``limit`` ones)."""
+    files = list_images(folder)[:limit]
+    return EvalResult(scale, method, protocol, list(iter_scores(files, scale, upscaler, protocol)))

@@ -1,0 +1,108 @@
+"""Blur kernels: loading, validation, the reference re-centring, and the paper's random Gaussians.
+
+A kernel is a 2-D float64 array that sums to 1. Downscaling with it correlates each channel and keeps
+every ``sf``-th row and column (see :func:`zssr_deploy.imageops.resize.kernel_downscale`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import KernelError
+
+__all__ = ["load_kernel", "random_gaussian_kernel", "shift_kernel", "validate_kernel"]
+
+
+def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
+    """Check a kernel (2-D, non-empty, finite, positive sum) and return it as float64 normalised to sum 1."""
+    try:
+        k = np.asarray(kernel, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise KernelError(f"{source}: not a numeric array ({exc})") from None
+    if k.ndim != 2:
+        raise KernelError(f"{source}: a kernel must be a 2-D array, got {k.ndim} dimension(s) of shape {k.shape}")
+    if k.size == 0:
+        raise KernelError(f"{source}: the kernel is empty")
+    if not np.all(np.isfinite(k)):
+        raise KernelError(f"{source}: the kernel holds NaN or infinite values")
+    total = float(k.sum())
+    if not total > 0:
+        raise KernelError(f"{source}: the kernel's entries sum to {total:g}; a blur kernel must sum to a positive value")
+    return k / total
+
+
+def load_kernel(path: str | Path) -> np.ndarray:
+    """Read a kernel from ``.mat`` (variable ``Kernel`` or ``kernel``), ``.npy``, ``.txt`` or ``.csv``.
+
+    Returns a validated float64 2-D array normalised to sum 1.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise KernelError(f"kernel file {str(p)!r} does not exist")
+    if p.stat().st_size == 0:
+        raise KernelError(f"kernel file {str(p)!r} is empty")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".mat":
+            from scipy.io import loadmat
+
+            data = loadmat(str(p))
+            names = [n for n in ("Kernel", "kernel") if n in data]
+            if not names:
+                found = sorted(n for n in data if not n.startswith("__"))
+                raise KernelError(f"{str(p)!r} has no variable 'Kernel' or 'kernel' (it has {found})")
+            arr = data[names[0]]
+        elif suffix == ".npy":
+            arr = np.load(str(p), allow_pickle=False)
+        elif suffix in (".txt", ".csv"):
+            arr = np.loadtxt(str(p), delimiter="," if suffix == ".csv" else None, ndmin=2)
+        else:
+            raise KernelError(f"kernel file {str(p)!r}: unknown type {suffix!r}; use .mat, .npy, .txt or .csv")
+    except KernelError:
+        raise
+    except Exception as exc:  # every reader has its own exception types
+        raise KernelError(f"cannot read kernel file {str(p)!r}: {exc}") from None
+    return validate_kernel(arr, source=str(p))
+
+
+def shift_kernel(kernel: np.ndarray, scale: float | Sequence[float]) -> np.ndarray:
+    """Re-centre a kernel as the reference implementation does before training.
+
+    The centre of mass moves to ``shape/2 + 0.5 * (sf - shape % 2)`` per axis, after zero-padding so that
+    nothing is lost, with a cubic-spline shift. That removes any shift the kernel carries (it cannot be
+    known) and aligns the downscaled son so that plain bicubic upscaling of it stays aligned with the father.
+    """
+    k = np.asarray(kernel, dtype=np.float64)
+    sf = np.broadcast_to(np.asarray(scale, dtype=np.float64), (2,))
+    current = np.array(ndimage.center_of_mass(k))
+    wanted = np.array(k.shape) / 2.0 + 0.5 * (sf - np.array(k.shape) % 2)
+    shift = wanted - current
+    pad = int(math.ceil(np.max(np.abs(shift)))) + 1
+    return ndimage.shift(np.pad(k, pad, mode="constant"), shift)
+
+
+def random_gaussian_kernel(
+    scale: float, seed: int, size: int | None = None, min_eigenvalue: float = 0.05
+) -> np.ndarray:
+    """An anisotropic Gaussian as in the paper's Eq. 1 (Table 2's random kernels).
+
+    Covariance ``U diag(l1, l2) U^T`` with ``l1, l2 ~ U[0, s^2]`` and ``theta ~ U[0, pi]``. Eigenvalues are
+    floored at ``min_eigenvalue`` (pixels^2) so the covariance stays invertible. ``size`` defaults to
+    ``2 * ceil(3 * s) + 1``. Same seed, same kernel.
+    """
+    rng = np.random.default_rng(seed)
+    l1, l2 = np.maximum(rng.uniform(0.0, scale**2, size=2), min_eigenvalue)
+    theta = rng.uniform(0.0, np.pi)
+    u = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    inv_cov = np.linalg.inv(u @ np.diag([l1, l2]) @ u.T)
+    n = size if size is not None else 2 * math.ceil(3 * scale) + 1
+    ax = np.arange(n) - (n - 1) / 2.0
+    xx, yy = np.meshgrid(ax, ax)
+    pts = np.stack([xx, yy], -1)
+    k = np.exp(-0.5 * np.einsum("...i,ij,...j->...", pts, inv_cov, pts))
+    return validate_kernel(k)
