@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from zssr_deploy.cli import main
+from zssr_deploy.imageops.resize import imresize
+from zssr_deploy.io import read_image, write_image
+
+FAST = ["--max-iters", "5", "--crop-size", "16", "--device", "cpu"]
+
+
+@pytest.fixture
+def lr_png(tmp_path, photo):
+    hr = photo[:48, :48]
+    write_image(tmp_path / "hr.png", hr)
+    lr = np.round(np.clip(imresize(hr, 0.5), 0, 1) * 255) / 255
+    write_image(tmp_path / "lr.png", lr)
+    return tmp_path / "lr.png"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_fit_and_run_writes_output_and_scores(lr_png, tmp_path):
+    out = tmp_path / "sr.png"
+    r = run("fit-and-run", lr_png, "-o", out, *FAST, "--gt", tmp_path / "hr.png")
+    assert r.exit_code == 0, r.output
+    assert read_image(out).pixels.shape == (48, 48, 3)
+    assert "5 iterations" in r.output and "Y-PSNR" in r.output
+
+
+def test_alpha_is_upscaled_and_kept(tmp_path, photo):
+    alpha = np.linspace(0, 1, 24 * 24).reshape(24, 24)
+    write_image(tmp_path / "rgba.png", photo[:24, :24], alpha=alpha)
+    r = run("fit-and-run", tmp_path / "rgba.png", "-o", tmp_path / "o.png", *FAST)
+    assert r.exit_code == 0, r.output
+    img = read_image(tmp_path / "o.png")
+    assert img.alpha is not None and img.alpha.shape == (48, 48)
+    np.testing.assert_allclose(img.alpha, np.clip(imresize(alpha, 2.0), 0, 1), atol=1 / 255)
+
+
+def test_grayscale_stays_grayscale(tmp_path, photo):
+    write_image(tmp_path / "g.png", photo[:24, :24, :1])
+    r = run("fit-and-run", tmp_path / "g.png", "-o", tmp_path / "o.png", *FAST)
+    assert r.exit_code == 0, r.output
+    assert read_image(tmp_path / "o.png").pixels.shape == (48, 48, 1)
+
+
+def _one_error_line(r):
+    lines = [line for line in r.output.splitlines() if line.startswith("zssr-deploy: error")]
+    return r.exit_code == 2 and len(lines) == 1 and "Traceback" not in r.output
+
+
+def test_existing_output_needs_overwrite(lr_png, tmp_path):
+    out = tmp_path / "sr.png"
+    out.write_bytes(b"keep me")
+    r = run("fit-and-run", lr_png, "-o", out, *FAST)
+    assert _one_error_line(r) and "already exists" in r.output
+    assert out.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize(
+    "extra,match",
+    [(["--scale", "1"], "greater than 1"), (["--scale", "0.5"], "greater than 1"), (["--scale", "40"], "too large"),
+     (["--scale", "x"], "number")],
+)
+def test_bad_scale(lr_png, tmp_path, extra, match):
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "sr.png", *FAST, *extra)
+    assert _one_error_line(r) and match in r.output
+    assert not (tmp_path / "sr.png").exists()
+
+
+def test_scale_too_large_for_image(tmp_path, photo):
+    write_image(tmp_path / "s.png", photo[:12, :12])
+    r = run("fit-and-run", tmp_path / "s.png", "-o", tmp_path / "o.png", *FAST, "--scale", "8")
+    assert _one_error_line(r) and "too large" in r.output
+
+
+def test_tiny_image(tmp_path, photo):
+    write_image(tmp_path / "t.png", photo[:5, :5])
+    r = run("fit-and-run", tmp_path / "t.png", "-o", tmp_path / "o.png", *FAST)
+    assert _one_error_line(r) and "at least 8" in r.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_bad_kernel_files(lr_png, tmp_path):
+    (tmp_path / "k.png").write_bytes(b"abc")
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST, "--kernel", tmp_path / "k.png")
+    assert _one_error_line(r) and "unknown type" in r.output
+    np.save(tmp_path / "k3.npy", np.ones((3, 3, 3)))
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST, "--kernel", tmp_path / "k3.npy")
+    assert _one_error_line(r) and "2-D" in r.output
+    np.save(tmp_path / "big.npy", np.ones((40, 40)))
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST, "--kernel", tmp_path / "big.npy")
+    assert _one_error_line(r) and "larger than" in r.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_unwritable_output(lr_png, tmp_path):
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "nope" / "o.png", *FAST)
+    assert _one_error_line(r) and "does not exist" in r.output
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "o.xyz", *FAST)
+    assert _one_error_line(r) and "extension" in r.output
+
+
+def test_kernel_run_and_gradual_steps(lr_png, tmp_path):
+    k = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]).astype(float)
+    np.save(tmp_path / "k.npy", k)
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST, "--kernel", tmp_path / "k.npy",
+            "--preset", "given-kernel")
+    assert r.exit_code == 0, r.output
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "g.png", *FAST, "--steps", "1.5,1.5;2,2", "--bp-iters", "2")
+    assert r.exit_code == 0, r.output
+    assert "(5, 5 per step)" in r.output

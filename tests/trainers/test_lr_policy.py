@@ -1,0 +1,51 @@
+import numpy as np
+
+from zssr_deploy.trainers.lr_policy import LearningRatePolicy
+
+
+def run(curve, max_iters=3000):
+    """Feed the policy a synthetic reconstruction-error curve; return (drops, iterations run)."""
+    p = LearningRatePolicy()
+    for i in range(max_iters):
+        if i % p.test_every == 0:
+            p.record(i, curve(i))
+        p.update(i)
+        if p.finished:
+            return p.changes[1:], i + 1
+    return p.changes[1:], max_iters
+
+
+def test_flat_noisy_curve_drops_at_first_eligible_checks():
+    rng = np.random.default_rng(0)
+    drops, iters = run(lambda i: 1e-3 + 1e-6 * rng.standard_normal())
+    # eligible: (i + 1) % 60 == 0 and more than 256 iterations since the last change (start counts as 0)
+    assert drops == [299, 599, 899]
+    assert iters == 900  # 1e-3 -> 1e-4 -> 1e-5 -> 1e-6 < 9e-6: stop right after the third drop
+
+
+def test_steadily_improving_curve_never_drops():
+    drops, iters = run(lambda i: 1.0 - 1e-4 * i)
+    assert drops == [] and iters == 3000
+
+
+def test_rule_matches_closed_form():
+    # Errors at 5 test points with slope -1e-5 and noise: the rule compares -1.5 * slope with std(slope).
+    p = LearningRatePolicy()
+    x = np.arange(0, 250, 50)
+    y = np.array([5.0, 4.0, 3.2, 1.5, 1.1]) * 1e-3
+    for xi, yi in zip(x, y):
+        p.record(int(xi), float(yi))
+    p.changes = [-100]  # make iteration 299 eligible
+    (slope, _), cov = np.polyfit(x, y, 1, cov=True)
+    expected = -1.5 * slope < np.sqrt(cov[0, 0])
+    assert p.update(299) == expected
+    assert expected is np.False_ or expected is False  # this curve improves clearly: no drop
+    assert p.lr == 1e-3
+
+
+def test_only_checks_on_the_period():
+    p = LearningRatePolicy()
+    for i in range(0, 300, 50):
+        p.record(i, 1.0)
+    assert not p.update(298)  # (298 + 1) % 60 != 0
+    assert p.update(299)

@@ -1,0 +1,112 @@
+"""High-level entry points that join reading, fitting, inference and writing (used by the CLI)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ImageWriteError
+from .imageops.kernels import load_kernel
+from .imageops.resize import imresize
+from .io import SUPPORTED_EXTENSIONS, read_image, write_image
+
+__all__ = ["FitAndRunReport", "build_config", "upscale_image", "zssr_upscaler"]
+
+log = logging.getLogger(__name__)
+
+
+def build_config(preset: str = "ideal", scale: object = 2.0, max_iters: int | None = None, seed: int = 0,
+                 device: str = "auto", precision: str = "auto", **overrides: object):
+    """A :class:`~zssr_deploy.trainers.config.ZSSRConfig` from a preset name, a final scale and overrides."""
+    from .trainers.config import parse_scale
+    from .trainers.config import preset as get_preset
+
+    cfg = get_preset(preset).with_scale(parse_scale(scale))  # type: ignore[arg-type]
+    changes: dict[str, object] = {"seed": seed, "device": device, "precision": precision}
+    if max_iters is not None:
+        changes["max_iters"] = max_iters
+    changes.update({k: v for k, v in overrides.items() if v is not None})
+    return cfg.replace(**changes)
+
+
+def zssr_upscaler(preset: str = "ideal", max_iters: int | None = None, seed: int = 0, device: str = "auto",
+                  precision: str = "auto") -> Callable[[np.ndarray, float], np.ndarray]:
+    """An upscaler for :func:`zssr_deploy.evaluate.evaluate_folder` that fits ZSSR to each LR image."""
+    from .trainers.zssr import fit
+
+    def upscale(lr: np.ndarray, scale: float) -> np.ndarray:
+        cfg = build_config(preset, scale, max_iters, seed, device, precision)
+        result = fit(lr, cfg)
+        log.info("fit: %s, %.1f s", [(s.iterations, s.learning_rate_drops) for s in result.steps], result.seconds)
+        return result.output
+
+    return upscale
+
+
+@dataclass(frozen=True)
+class FitAndRunReport:
+    output_path: Path
+    iterations: list[int]
+    learning_rate_drops: list[list[int]]
+    seconds: float
+    device: str
+    precision: str
+    psnr: float | None = None
+    ssim: float | None = None
+
+
+def check_output_path(path: str | Path, overwrite: bool, extensions: tuple[str, ...] = SUPPORTED_EXTENSIONS) -> Path:
+    """Fail before minutes of training, not after: existing file, missing/unwritable folder, unknown type."""
+    out = Path(path)
+    if out.suffix.lower() not in extensions:
+        raise ImageWriteError(f"{str(out)!r}: unsupported output extension {out.suffix!r}; use one of {extensions}")
+    if out.exists() and not overwrite:
+        raise ImageWriteError(f"{str(out)!r} already exists; pass --overwrite to replace it")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageWriteError(f"output folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ImageWriteError(f"output folder {str(folder)!r} is not writable")
+    return out
+
+
+def upscale_image(input_path: str | Path, output_path: str | Path, scale: object = 2.0, preset: str = "ideal",
+                  kernel_path: str | Path | None = None, max_iters: int | None = None, seed: int = 0,
+                  device: str = "auto", precision: str = "auto", gt_path: str | Path | None = None,
+                  overwrite: bool = False, progress=None, **overrides: object) -> FitAndRunReport:
+    """Read an image, fit ZSSR, super-resolve it and write the result (alpha upscaled with bicubic)."""
+    from .trainers.zssr import fit
+
+    out = check_output_path(output_path, overwrite)
+    img = read_image(input_path)
+    kernel = load_kernel(kernel_path) if kernel_path is not None else None
+    cfg = build_config(preset, scale, max_iters, seed, device, precision, **overrides)
+    gt = read_image(gt_path).pixels if gt_path is not None else None
+    result = fit(img.pixels, cfg, kernel=kernel, progress=progress)
+    alpha = None
+    if img.alpha is not None:
+        h, w = result.output.shape[:2]
+        alpha = np.clip(imresize(img.alpha, cfg.final_scale, output_shape=(h, w)), 0.0, 1.0)
+    write_image(out, result.output, alpha=alpha, bit_depth=img.bit_depth, overwrite=overwrite)
+    psnr_v = ssim_v = None
+    if gt is not None:
+        psnr_v, ssim_v = score_against(result.output, gt, int(round(max(cfg.final_scale))))
+    return FitAndRunReport(out, [s.iterations for s in result.steps], [s.learning_rate_drops for s in result.steps],
+                           result.seconds, result.device, result.precision, psnr_v, ssim_v)
+
+
+def score_against(sr: np.ndarray, gt: np.ndarray, shave: int) -> tuple[float, float]:
+    """Y-PSNR/SSIM of an output against a ground truth (both rounded to 8 bit), shave = scale."""
+    from .errors import InvalidImageError
+    from .imageops.color import rgb_to_y255
+    from .metrics import psnr, ssim
+
+    if gt.shape != sr.shape:
+        raise InvalidImageError(f"--gt is {gt.shape[1]}x{gt.shape[0]} but the output is {sr.shape[1]}x{sr.shape[0]}")
+    y = [np.round(np.clip(rgb_to_y255(np.round(np.clip(a, 0, 1) * 255) / 255), 0, 255)) for a in (gt, sr)]
+    return psnr(y[0], y[1], shave=shave), ssim(y[0], y[1], shave=shave)

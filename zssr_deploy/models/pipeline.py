@@ -1,0 +1,139 @@
+"""The whole ZSSR inference as one torch module: the trainer evaluates it, the exporter exports it.
+
+Steps (paper section 3 and the released code's ``final_test``):
+
+1. for each geometric transform ``k`` of the ensemble (8 = 4 rotations x mirror; only 180-degree steps when
+   the two axes have different factors; 1 without ensemble): transform the LR image, MATLAB-cubic upscale it,
+   add the network's residual, clip to [0, 1], undo the transform;
+2. back-project every output ``bp_iters`` times against the LR input;
+3. take the per-pixel median of the outputs (mean of the two middle values, as numpy);
+4. back-project the median ``bp_iters`` more times; clip.
+
+A back-projection step is ``sr <- clip(sr + up(lr - down(sr)), 0, 1)`` with ``down`` the training degradation
+(MATLAB bicubic or the numeric kernel) and ``up`` MATLAB bicubic, both mapping exactly to the other's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .network import ZSSRNet
+from .resize import Resize
+
+__all__ = ["ZSSRPipeline", "ensemble_transforms", "median_network", "sorted_median"]
+
+
+def ensemble_transforms(scale: Sequence[float], ensemble: bool) -> list[int]:
+    """Transform indices: 0..7 (isotropic), 0,2,4,6 (anisotropic: 180-degree steps keep the axes), or [0]."""
+    if not ensemble:
+        return [0]
+    return list(range(8)) if scale[0] == scale[1] else [0, 2, 4, 6]
+
+
+def forward_transform(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Rotate by ``k * 90`` degrees (``k < 4``) or rotate then mirror left-right (``k >= 4``); like ``np.rot90``."""
+    y = torch.rot90(x, k % 4, dims=(2, 3))
+    return torch.flip(y, dims=(3,)) if k >= 4 else y
+
+
+def inverse_transform(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Undo :func:`forward_transform` (mind the opposite order of mirror and rotation)."""
+    y = torch.flip(x, dims=(3,)) if k >= 4 else x
+    return torch.rot90(y, -(k % 4), dims=(2, 3))
+
+
+def _oddeven_merge(lo: int, hi: int, r: int) -> Iterator[tuple[int, int]]:
+    step = r * 2
+    if step < hi - lo:
+        yield from _oddeven_merge(lo, hi, step)
+        yield from _oddeven_merge(lo + r, hi, step)
+        yield from ((i, i + r) for i in range(lo + r, hi - r, step))
+    else:
+        yield (lo, lo + r)
+
+
+def _oddeven_merge_sort(lo: int, hi: int) -> Iterator[tuple[int, int]]:
+    if hi - lo >= 1:
+        mid = lo + (hi - lo) // 2
+        yield from _oddeven_merge_sort(lo, mid)
+        yield from _oddeven_merge_sort(mid + 1, hi)
+        yield from _oddeven_merge(lo, hi, 1)
+
+
+def median_network(n: int) -> list[tuple[int, int]]:
+    """Batcher's odd-even merge sort comparators for ``n`` (a power of two); 19 for n = 8."""
+    if n < 1 or n & (n - 1):
+        raise ValueError("the sorting network needs a power of two")
+    return list(_oddeven_merge_sort(0, n - 1)) if n > 1 else []
+
+
+def sorted_median(values: list[torch.Tensor]) -> torch.Tensor:
+    """Elementwise median of a list of equally shaped tensors (numpy semantics: mean of the middle two).
+
+    A sorting network of ``min``/``max`` only: ONNX has no median or sort, and TopK is slower.
+    """
+    vals = list(values)
+    for i, j in median_network(len(vals)):
+        lo, hi = torch.minimum(vals[i], vals[j]), torch.maximum(vals[i], vals[j])
+        vals[i], vals[j] = lo, hi
+    n = len(vals)
+    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) * 0.5
+
+
+class ZSSRPipeline(nn.Module):
+    """LR image ``(1, C, H, W)`` float32 in [0, 1] -> SR image ``(1, C, ceil(H*sy), ceil(W*sx))`` in [0, 1]."""
+
+    def __init__(self, net: ZSSRNet, scale: Sequence[float], down_kernel: str | np.ndarray = "cubic",
+                 bp_iters: int = 10, ensemble: bool = True, net_tile: int | None = None) -> None:
+        super().__init__()
+        self.net = net
+        self.scale = (float(scale[0]), float(scale[1]))
+        self.up = Resize(self.scale, "cubic")
+        self.up_t = Resize(self.scale[::-1], "cubic")  # for 90-degree transforms (only used when sy == sx)
+        self.down = Resize((1.0 / self.scale[0], 1.0 / self.scale[1]), down_kernel)
+        self.bp_iters = int(bp_iters)
+        self.transforms = ensemble_transforms(self.scale, ensemble)
+        #: eager-mode only: run the network in tiles of this many HR pixels (exact, halo = receptive radius)
+        self.net_tile = net_tile
+
+    def upscale_and_correct(self, x: torch.Tensor, up: Resize) -> torch.Tensor:
+        """Cubic upscale, add the network's residual, clip: one ensemble member before back-projection."""
+        u = up(x)
+        return torch.clamp(u + self._net(u), 0.0, 1.0)
+
+    def _net(self, u: torch.Tensor) -> torch.Tensor:
+        t = self.net_tile
+        h, w = u.shape[2], u.shape[3]
+        if t is None or torch.compiler.is_compiling() or (h <= t and w <= t):
+            return self.net(u)
+        halo = self.net.receptive_radius
+        out = torch.empty_like(u)
+        for y0 in range(0, h, t):
+            for x0 in range(0, w, t):
+                ys, xs = max(y0 - halo, 0), max(x0 - halo, 0)
+                ye, xe = min(y0 + t + halo, h), min(x0 + t + halo, w)
+                r = self.net(u[:, :, ys:ye, xs:xe])
+                out[:, :, y0 : min(y0 + t, h), x0 : min(x0 + t, w)] = r[
+                    :, :, y0 - ys : y0 - ys + min(t, h - y0), x0 - xs : x0 - xs + min(t, w - x0)
+                ]
+        return out
+
+    def back_project(self, sr: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+        for _ in range(self.bp_iters):
+            residual = lr - self.down(sr, (lr.shape[2], lr.shape[3]))
+            sr = torch.clamp(sr + self.up(residual, (sr.shape[2], sr.shape[3])), 0.0, 1.0)
+        return sr
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        outputs = []
+        for k in self.transforms:
+            up = self.up_t if k % 2 else self.up
+            sr = inverse_transform(self.upscale_and_correct(forward_transform(lr, k), up), k)
+            outputs.append(sr)
+        stacked = self.back_project(torch.cat(outputs, 0), lr.expand(len(outputs), -1, -1, -1))
+        fused = sorted_median(list(stacked.split(1, 0)))
+        return torch.clamp(self.back_project(fused, lr), 0.0, 1.0)

@@ -1,0 +1,129 @@
+"""MATLAB-exact resizing as torch modules (polyphase convolutions), exportable to ONNX with dynamic sizes.
+
+Tensors are ``(N, C, H, W)`` float. The weights come from :mod:`zssr_deploy.imageops.resize`, so numpy,
+torch and ONNX Runtime apply the same taps: an axis resized by ``s = p/q`` is a bank of ``p`` filters run with
+stride ``q`` over the symmetrically mirrored input, then interleaved. Mirroring is an index gather, so it
+works for any size, and nothing depends on the image size but the gather indices and the final slice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..imageops.resize import polyphase_taps, rational_scale
+
+__all__ = ["AxisResize", "KernelDownscale", "Resize", "ceil_scaled", "mirror_indices"]
+
+
+def mirror_indices(n: int | torch.SymInt, start: int, length: int | torch.SymInt, device: torch.device) -> torch.Tensor:
+    """Indices ``start .. start+length-1`` reflected symmetrically into ``[0, n)`` (``... b a | a b ...``)."""
+    i = torch.arange(length, device=device) + start
+    m = torch.remainder(i, 2 * n)
+    return torch.where(m >= n, 2 * n - 1 - m, m)
+
+
+def ceil_scaled(n: int | torch.SymInt, p: int, q: int) -> int | torch.SymInt:
+    """``ceil(n * p / q)`` in integer arithmetic (valid for symbolic sizes during export)."""
+    return (n * p + q - 1) // q
+
+
+class AxisResize(nn.Module):
+    """Resize one spatial axis (``dim`` = 2 for height, 3 for width) by a rational factor."""
+
+    def __init__(self, scale: float, dim: int, kernel: str = "cubic", antialias: bool = True,
+                 max_denominator: int = 1000) -> None:
+        super().__init__()
+        if dim not in (2, 3):
+            raise ValueError("dim must be 2 (height) or 3 (width)")
+        self.dim = dim
+        self.scale = float(scale)
+        self.identity = self.scale == 1.0
+        p, q = rational_scale(self.scale, max_denominator)
+        pt = polyphase_taps(self.scale, kernel, antialias) if not self.identity else None
+        self.p, self.q = p, q
+        self.offset = pt.offset if pt else 0
+        taps = pt.taps if pt else np.ones((1, 1))
+        self.length = taps.shape[1]
+        shape = (self.p, 1, self.length, 1) if dim == 2 else (self.p, 1, 1, self.length)
+        self.register_buffer("taps", torch.from_numpy(taps.astype(np.float32)).reshape(shape), persistent=False)
+
+    def forward(self, x: torch.Tensor, out_len: int | torch.SymInt | None = None) -> torch.Tensor:
+        n = x.shape[self.dim]
+        if out_len is None:
+            out_len = ceil_scaled(n, self.p, self.q)
+        if self.identity:
+            return x if out_len == n else x.narrow(self.dim, 0, out_len)
+        blocks = (out_len + self.p - 1) // self.p
+        idx = mirror_indices(n, self.offset, self.q * (blocks - 1) + self.length, x.device)
+        b, c, h, w = x.shape
+        xp = x.index_select(self.dim, idx).reshape(b * c, 1, -1, w if self.dim == 2 else idx.shape[0])
+        stride = (self.q, 1) if self.dim == 2 else (1, self.q)
+        y = F.conv2d(xp, self.taps.to(x.dtype), stride=stride)  # (b*c, p, K, W) or (b*c, p, H, K)
+        if self.dim == 2:
+            y = y.permute(0, 2, 1, 3).reshape(b, c, -1, w)  # interleave phases along H
+        else:
+            y = y.permute(0, 2, 3, 1).reshape(b, c, h, -1)  # interleave phases along W
+        return y.narrow(self.dim, 0, out_len)
+
+
+class KernelDownscale(nn.Module):
+    """Downscale with a numeric blur kernel: correlate each channel (symmetric borders), then subsample at
+    ``round(linspace(0, n - 1/s, out_n))`` as the reference implementation does."""
+
+    def __init__(self, kernel: np.ndarray, scale: Sequence[float]) -> None:
+        super().__init__()
+        k = np.asarray(kernel, dtype=np.float32)
+        self.kh, self.kw = k.shape
+        self.scale = (float(scale[0]), float(scale[1]))
+        self.register_buffer("kernel", torch.from_numpy(k)[None, None], persistent=False)
+
+    def _rows(self, n: int | torch.SymInt, out_n: int | torch.SymInt, s: float, device: torch.device) -> torch.Tensor:
+        k = torch.arange(out_n, device=device, dtype=torch.float64)
+        step = (n - 1.0 / s) / torch.clamp(torch.as_tensor(out_n - 1, dtype=torch.float64, device=device), min=1.0)
+        return torch.round(k * step).to(torch.int64)
+
+    def forward(self, x: torch.Tensor, out_hw: tuple[int | torch.SymInt, int | torch.SymInt]) -> torch.Tensor:
+        b, c, h, w = x.shape
+        rows = mirror_indices(h, -(self.kh // 2), h + self.kh - 1, x.device)
+        cols = mirror_indices(w, -(self.kw // 2), w + self.kw - 1, x.device)
+        xp = x.index_select(2, rows).index_select(3, cols).reshape(b * c, 1, h + self.kh - 1, w + self.kw - 1)
+        y = F.conv2d(xp, self.kernel.to(x.dtype)).reshape(b, c, h, w)
+        y = y.index_select(2, self._rows(h, out_hw[0], self.scale[0], x.device))
+        return y.index_select(3, self._rows(w, out_hw[1], self.scale[1], x.device))
+
+
+class Resize(nn.Module):
+    """2-D MATLAB ``imresize`` by ``(sy, sx)``, the axis with the smaller factor first (as numpy does).
+
+    ``kernel`` is an interpolation name or, for downscaling, a numeric kernel array (already re-centred).
+    ``forward(x, out_hw)`` takes the output size explicitly (a 9-pixel father at x2 has a 5-pixel son that
+    comes back to 9); without it the size is ``ceil(n * s)``.
+    """
+
+    def __init__(self, scale: float | Sequence[float], kernel: str | np.ndarray = "cubic", antialias: bool = True) -> None:
+        super().__init__()
+        sy, sx = (float(scale), float(scale)) if np.isscalar(scale) else (float(scale[0]), float(scale[1]))  # type: ignore[index,arg-type]
+        self.scale = (sy, sx)
+        self.numeric: KernelDownscale | None = None
+        if not isinstance(kernel, str):
+            self.numeric = KernelDownscale(kernel, (sy, sx))
+        self.axis_h = AxisResize(sy, 2, "cubic" if self.numeric else kernel, antialias)
+        self.axis_w = AxisResize(sx, 3, "cubic" if self.numeric else kernel, antialias)
+        self.height_first = not (sx < sy)  # numpy's stable argsort of (sy, sx)
+
+    def out_size(self, h: int | torch.SymInt, w: int | torch.SymInt) -> tuple[int | torch.SymInt, int | torch.SymInt]:
+        return ceil_scaled(h, self.axis_h.p, self.axis_h.q), ceil_scaled(w, self.axis_w.p, self.axis_w.q)
+
+    def forward(self, x: torch.Tensor, out_hw: tuple[int | torch.SymInt, int | torch.SymInt] | None = None) -> torch.Tensor:
+        if out_hw is None:
+            out_hw = self.out_size(x.shape[2], x.shape[3])
+        if self.numeric is not None:
+            return self.numeric(x, out_hw)
+        if self.height_first:
+            return self.axis_w(self.axis_h(x, out_hw[0]), out_hw[1])
+        return self.axis_h(self.axis_w(x, out_hw[1]), out_hw[0])

@@ -1,0 +1,121 @@
+"""HR-father sampling: the released code's augmentation, done in torch on the training device.
+
+Each call cuts one father from the sources (the input image and, in gradual SR, earlier outputs) without
+touching the rest of the image, so the cost does not grow with the image size:
+
+* p = ``leave_as_is``: a plain crop;
+* p = ``no_interpolate``: a crop turned by a random multiple of 90 degrees and mirrored (exact, no
+  interpolation; integer shift);
+* otherwise affine: scale ~ U[min_scale, max_scale] relative to the chosen source (the smallest source whose
+  base scale reaches it), x/y scale difference ~ N(0, sigma), shear ~ N(0, sigma) on both axes, rotation
+  ~ U[0, 2 pi), mirror; bicubic sampling (``grid_sample``) of the crop grid only; zeros outside the source.
+
+The crop is ``crop_size`` square, smaller when the (scaled) source is smaller. With rotation disallowed (a
+non-symmetric kernel) there are no rotations and no mirrors. Random parameters come from a seeded numpy
+``Generator`` (a handful of scalars per iteration); the pixels never leave the device.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["AugmentSettings", "sample_father"]
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    leave_as_is_probability: float = 0.05
+    no_interpolate_probability: float = 0.45
+    min_scale: float = 0.5
+    scale_diff_sigma: float = 0.25
+    shear_sigma: float = 0.1
+    allow_rotation: bool = True
+    crop_size: int = 128
+
+
+def _choose_mode(rng: np.random.Generator, s: AugmentSettings) -> str:
+    u = rng.random()
+    if u < s.leave_as_is_probability:
+        return "leave_as_is"
+    if u < s.leave_as_is_probability + s.no_interpolate_probability:
+        return "no_interp"
+    return "affine"
+
+
+def _exact_crop(src: torch.Tensor, rng: np.random.Generator, s: AugmentSettings, rotate: bool) -> torch.Tensor:
+    """Integer crop, then (optionally) a random multiple of 90 degrees and a mirror of the crop alone."""
+    _, h, w = src.shape
+    k = int(rng.integers(4)) if rotate else 0
+    mirror = bool(rng.random() < 0.5) if rotate else False
+    side = min(s.crop_size, h, w) if rotate else None
+    ch, cw = (side, side) if side else (min(s.crop_size, h), min(s.crop_size, w))
+    y0 = int(round(rng.random() * (h - ch)))
+    x0 = int(round(rng.random() * (w - cw)))
+    crop = src[:, y0 : y0 + ch, x0 : x0 + cw]
+    if k:
+        crop = torch.rot90(crop, k, dims=(1, 2))
+    if mirror:
+        crop = torch.flip(crop, dims=(2,))
+    return crop
+
+
+def _affine_crop(src: torch.Tensor, rng: np.random.Generator, s: AugmentSettings, scale: float) -> torch.Tensor:
+    """Warp a crop of ``src`` by scale/shear/rotation/mirror; only the crop's pixels are computed."""
+    _, h, w = src.shape
+    sd = rng.standard_normal() * s.scale_diff_sigma
+    reflect = float(np.sign(rng.standard_normal()) or 1.0) if s.allow_rotation else 1.0
+    theta = rng.random() * 2 * math.pi if s.allow_rotation else 0.0
+    shx, shy = rng.standard_normal(2) * s.shear_sigma
+    sx_, sy_ = scale + sd / 2, scale - sd / 2
+    sx_, sy_ = max(sx_, 0.05), max(sy_, 0.05)  # a negative draw would flip instead of scaling
+    # forward map (source pixel -> crop pixel, around centres): A = shear @ rotation @ scale(mirror)
+    scale_m = np.array([[reflect * sx_, 0.0], [0.0, sy_]])
+    rot = np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
+    shear = np.array([[1.0, shx], [shy, 1.0]])
+    a_inv = np.linalg.inv(shear @ rot @ scale_m)
+    # crop size: at most the scaled source; centre drawn so the (unrotated) crop stays inside it
+    ch = max(8, min(s.crop_size, int(math.floor(h * scale))))
+    cw = max(8, min(s.crop_size, int(math.floor(w * scale))))
+    cy = (h - 1) / 2.0 + (rng.random() - 0.5) * max(h * scale - ch, 0.0) / scale
+    cx = (w - 1) / 2.0 + (rng.random() - 0.5) * max(w * scale - cw, 0.0) / scale
+    # source coordinates of every crop pixel: centre + A^-1 (crop pixel - crop centre)
+    m = torch.tensor(
+        [[a_inv[0, 0], a_inv[0, 1], cx - a_inv[0, 0] * (cw - 1) / 2 - a_inv[0, 1] * (ch - 1) / 2],
+         [a_inv[1, 0], a_inv[1, 1], cy - a_inv[1, 0] * (cw - 1) / 2 - a_inv[1, 1] * (ch - 1) / 2]],
+        dtype=torch.float32,
+    ).to(src.device, non_blocking=True)
+    ys = torch.arange(ch, device=src.device, dtype=torch.float32)
+    xs = torch.arange(cw, device=src.device, dtype=torch.float32)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    px = m[0, 0] * gx + m[0, 1] * gy + m[0, 2]
+    py = m[1, 0] * gx + m[1, 1] * gy + m[1, 2]
+    # grid_sample's normalised coordinates (align_corners=False): pixel centre i -> (2i + 1) / n - 1
+    grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], dim=-1)[None]
+    out = F.grid_sample(src[None], grid, mode="bicubic", padding_mode="zeros", align_corners=False)[0]
+    return out.clamp(0.0, 1.0)
+
+
+def sample_father(
+    sources: Sequence[torch.Tensor], base_scales: Sequence[float], max_scale: float,
+    rng: np.random.Generator, settings: AugmentSettings,
+) -> torch.Tensor:
+    """One HR father ``(C, h, w)`` in [0, 1] from ``sources`` (each ``(C, H, W)`` on the training device).
+
+    ``base_scales[i]`` is the scale of ``sources[i]`` relative to the input (1 for the input itself);
+    ``max_scale`` caps the sampled scale (the newest source's scale).
+    """
+    mode = _choose_mode(rng, settings)
+    if mode == "leave_as_is":
+        return _exact_crop(sources[0], rng, settings, rotate=False)
+    scale = rng.random() * (max_scale - settings.min_scale) + settings.min_scale
+    idx = next((i for i, b in enumerate(base_scales) if b > scale - 1e-6), len(base_scales) - 1)
+    src = sources[idx]
+    if mode == "no_interp":
+        return _exact_crop(src, rng, settings, rotate=settings.allow_rotation)
+    return _affine_crop(src, rng, settings, scale / base_scales[idx])

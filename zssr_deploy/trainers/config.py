@@ -1,0 +1,176 @@
+"""Settings of a ZSSR fit. Defaults are the authors' released code; presets are named instances."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from ..errors import ConfigError
+
+__all__ = ["PRESETS", "ZSSRConfig", "gradual_schedule", "parse_scale"]
+
+PAPER_X2_SCHEDULE = ((1.0, 1.5), (1.5, 1.0), (1.5, 1.5), (1.5, 2.0), (2.0, 1.5), (2.0, 2.0))
+PAPER_X2_BP_ITERS = (6, 6, 8, 10, 10, 12)
+
+
+@dataclass(frozen=True)
+class ZSSRConfig:
+    """Everything a fit needs but the image and the kernel."""
+
+    scale_factors: tuple[tuple[float, float], ...] = ((2.0, 2.0),)
+    """(vertical, horizontal) factors, relative to the original input; several = gradual SR."""
+    back_projection_iters: tuple[int, ...] = (10,)
+    """Back-projection steps per scale step (per ensemble output, and again on the median); 0 = off."""
+    base_change_scales: tuple[float, ...] = ()
+    """After a step whose (isotropic) factor is listed here, its output becomes the new input."""
+    ensemble: bool = True
+    """Geometric self-ensemble: 8 transforms (4 for anisotropic factors), median, back-projection."""
+    allow_rotation: bool = True
+    """Rotations and mirrors in augmentation; turn off for non-symmetric kernels."""
+    noise_std: float = 0.0
+    """Std of Gaussian noise added to LR sons (about 0.0125, 3 grey levels, for noisy/JPEG images)."""
+    max_iters: int = 3000
+    """Hard cap on training iterations per scale step."""
+    min_iters: int = 256
+    """Iterations that must pass after a learning-rate change before the next one may happen."""
+    learning_rate: float = 1e-3
+    """Adam's initial learning rate."""
+    min_learning_rate: float = 9e-6
+    """Training stops when the learning rate falls below this (after three drops by 10)."""
+    lr_change_ratio: float = 1.5
+    """The rate drops when -ratio * slope < std(slope) of the reconstruction-error fit."""
+    lr_check_every: int = 60
+    """The learning-rate rule is checked at iterations i with (i + 1) % this == 0."""
+    lr_slope_range: int = 256
+    """Iterations of reconstruction-error history in the linear fit (256 / test_every = 5 points)."""
+    test_every: int = 50
+    """Iterations between reconstruction-error tests."""
+    crop_size: int = 128
+    """HR-father crop side; smaller when the sampled source is smaller."""
+    width: int = 64
+    """Channels of the hidden layers."""
+    depth: int = 8
+    """Number of 3x3 convolutions."""
+    init_variance: float = 0.1
+    """Weights start ~ N(0, init_variance / (9 * in_channels))."""
+    leave_as_is_probability: float = 0.05
+    """Probability that a father is a plain crop of the source."""
+    no_interpolate_probability: float = 0.45
+    """Probability of a 90-degree rotation/mirror with an integer shift (no interpolation)."""
+    min_scale: float = 0.5
+    """Smallest father scale relative to the input in affine augmentation."""
+    scale_diff_sigma: float = 0.25
+    """Std of the x/y scale difference in affine augmentation."""
+    shear_sigma: float = 0.1
+    """Std of the shear in affine augmentation (both axes)."""
+    test_max_pixels: int = 256 * 256
+    """Images with more pixels run the reconstruction test on fixed crops of this many pixels in all."""
+    seed: int = 0
+    """Seeds every random number generator of the fit."""
+    device: str = "auto"
+    """'auto' (CUDA when available), 'cpu' or 'cuda' (or 'cuda:N')."""
+    precision: str = "fp32"
+    """Training precision: 'fp32', 'bf16' (autocast, channels_last) or 'auto'."""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    """Free-form notes carried into exported metadata (e.g. the preset name)."""
+
+    def __post_init__(self) -> None:
+        if not self.scale_factors:
+            raise ConfigError("at least one scale factor is needed")
+        for sf in self.scale_factors:
+            if len(sf) != 2 or min(sf) < 1.0 or max(sf) <= 1.0:
+                raise ConfigError(f"scale factors must be > 1 (a pair (vertical, horizontal)), got {sf}")
+            if max(sf) > 16:
+                raise ConfigError(f"scale factor {sf} is too large (at most 16 per step)")
+        if len(self.back_projection_iters) != len(self.scale_factors):
+            raise ConfigError("give one back-projection count per scale step")
+        if any(b < 0 for b in self.back_projection_iters):
+            raise ConfigError("back-projection iterations must be >= 0")
+        if self.max_iters < 1:
+            raise ConfigError("max_iters must be at least 1")
+        if self.crop_size < 8:
+            raise ConfigError("crop_size must be at least 8")
+        if self.noise_std < 0:
+            raise ConfigError("noise_std must be >= 0")
+        if self.precision not in ("fp32", "bf16", "auto"):
+            raise ConfigError(f"precision must be fp32, bf16 or auto, got {self.precision!r}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
+
+    @property
+    def final_scale(self) -> tuple[float, float]:
+        return self.scale_factors[-1]
+
+    def with_scale(self, scale: float | Sequence[float]) -> ZSSRConfig:
+        """The same preset for another final factor (a one-jump preset keeps one jump; gradual re-plans)."""
+        sy, sx = parse_scale(scale)
+        if len(self.scale_factors) == 1:
+            return replace(self, scale_factors=((sy, sx),))
+        if (sy, sx) == self.final_scale:
+            return self
+        steps, bps, bases = gradual_schedule((sy, sx))
+        return replace(self, scale_factors=steps, back_projection_iters=bps, base_change_scales=bases)
+
+    def replace(self, **changes: object) -> ZSSRConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def parse_scale(scale: float | str | Sequence[float]) -> tuple[float, float]:
+    """``2``, ``"2"``, ``"2,1.5"`` or ``(2, 1.5)`` -> ``(sy, sx)``; :class:`ConfigError` when not > 1."""
+    try:
+        if isinstance(scale, str):
+            parts = [float(p) for p in scale.replace(" ", "").split(",")]
+        elif isinstance(scale, (int, float)):
+            parts = [float(scale)]
+        else:
+            parts = [float(p) for p in scale]
+    except ValueError:
+        raise ConfigError(f"scale must be a number or 'SY,SX', got {scale!r}") from None
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or not all(math.isfinite(p) for p in parts):
+        raise ConfigError(f"scale must be a number or 'SY,SX', got {scale!r}")
+    sy, sx = parts
+    if min(sy, sx) < 1.0 or max(sy, sx) <= 1.0:
+        raise ConfigError(f"scale must be greater than 1 (upscaling), got {scale!r}")
+    if max(sy, sx) > 16:
+        raise ConfigError(f"scale {scale!r} is too large: at most 16 per axis")
+    return sy, sx
+
+
+def gradual_schedule(scale: Sequence[float]) -> tuple[tuple[tuple[float, float], ...], tuple[int, ...], tuple[float, ...]]:
+    """Gradual steps for a final factor: the paper's 6-step schedule for x2; otherwise one x2 jump at a time
+    with a base change after each (x4 = x2, base change, x4), and the remainder last."""
+    sy, sx = float(scale[0]), float(scale[1])
+    if (sy, sx) == (2.0, 2.0):
+        return PAPER_X2_SCHEDULE, PAPER_X2_BP_ITERS, ()
+    steps: list[tuple[float, float]] = []
+    s = 2.0
+    while s < min(sy, sx) - 1e-9:
+        steps.append((s, s))
+        s *= 2
+    bases = tuple(st[0] for st in steps)
+    steps.append((sy, sx))
+    return tuple(steps), tuple([10] * len(steps)), bases
+
+
+_GRADUAL = ZSSRConfig(scale_factors=PAPER_X2_SCHEDULE, back_projection_iters=PAPER_X2_BP_ITERS,
+                      extra={"preset": "gradual"})
+
+#: Named presets of the released code (all for x2; use ``.with_scale(s)`` for other factors).
+PRESETS: dict[str, ZSSRConfig] = {
+    "ideal": ZSSRConfig(extra={"preset": "ideal"}),
+    "gradual": _GRADUAL,
+    "given-kernel": ZSSRConfig(back_projection_iters=(2,), ensemble=False, allow_rotation=False,
+                               extra={"preset": "given-kernel"}),
+    "real": ZSSRConfig(back_projection_iters=(0,), ensemble=False, allow_rotation=False, noise_std=0.0125,
+                       scale_diff_sigma=0.0, shear_sigma=0.0, min_scale=0.75, extra={"preset": "real"}),
+}
+
+
+def preset(name: str) -> ZSSRConfig:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
