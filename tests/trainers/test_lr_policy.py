@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from zssr_deploy.trainers.lr_policy import LearningRatePolicy
+from zssr_deploy.trainers.lr_policy import LearningRatePolicy, slope_and_std
 
 
 def run(curve, max_iters=3000):
@@ -28,6 +29,15 @@ def test_steadily_improving_curve_never_drops():
     assert drops == [] and iters == 3000
 
 
+def test_slope_std_matches_old_numpy_scaling():
+    x = np.arange(0, 250, 50, dtype=float)
+    y = np.array([5.0, 4.1, 3.3, 2.2, 1.4])
+    slope, std = slope_and_std(x, y)
+    (ref_slope, _), cov = np.polyfit(x, y, 1, cov=True)  # current numpy: residuals / (n - 2)
+    assert slope == pytest.approx(ref_slope, rel=1e-12)
+    assert std == pytest.approx(np.sqrt(cov[0, 0] * (5 - 2) / (5 - 4)), rel=1e-12)
+
+
 def test_rule_matches_closed_form():
     # Errors at 5 test points with slope -1e-5 and noise: the rule compares -1.5 * slope with std(slope).
     p = LearningRatePolicy()
@@ -36,10 +46,10 @@ def test_rule_matches_closed_form():
     for xi, yi in zip(x, y):
         p.record(int(xi), float(yi))
     p.changes = [-100]  # make iteration 299 eligible
-    (slope, _), cov = np.polyfit(x, y, 1, cov=True)
-    expected = -1.5 * slope < np.sqrt(cov[0, 0])
+    slope, std = slope_and_std(x, y)
+    expected = -1.5 * slope < std
     assert p.update(299) == expected
-    assert expected is np.False_ or expected is False  # this curve improves clearly: no drop
+    assert not expected  # this curve improves clearly: no drop
     assert p.lr == 1e-3
 
 

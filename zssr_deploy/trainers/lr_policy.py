@@ -5,6 +5,10 @@ Every ``test_every`` iterations the reconstruction error is recorded. At iterati
 (least squares with its covariance) to the last ``slope_range // test_every`` errors against their iteration
 numbers; if ``-ratio * slope < std(slope)`` the improvement is within noise and the rate is divided by 10.
 Training stops once the rate falls below ``min_lr``.
+
+The slope's variance is scaled as the numpy of 2017 did, which the released code ran with: residual sum of
+squares over ``n - 4`` (``np.polyfit(..., cov=True)`` divided by ``n - order - 2`` until numpy 1.16; it now
+divides by ``n - 2``, which makes the rule drop markedly later with 5 points).
 """
 
 from __future__ import annotations
@@ -14,6 +18,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["LearningRatePolicy"]
+
+
+def slope_and_std(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope of ``y`` against ``x`` and its standard deviation (2017 numpy scaling, n > 4)."""
+    n = len(x)
+    xm, ym = x.mean(), y.mean()
+    sxx = float(((x - xm) ** 2).sum())
+    slope = float(((x - xm) * (y - ym)).sum() / sxx)
+    resid = float(((y - ym - slope * (x - xm)) ** 2).sum())
+    return slope, float(np.sqrt(resid / (n - 4) / sxx))
 
 
 @dataclass
@@ -40,10 +54,9 @@ class LearningRatePolicy:
             return False
         n = self.slope_range // self.test_every
         x, y = np.asarray(self.steps[-n:], float), np.asarray(self.errors[-n:], float)
-        if len(x) < 3:
+        if len(x) < 5:
             return False
-        (slope, _), cov = np.polyfit(x, y, 1, cov=True)
-        std = float(np.sqrt(cov[0, 0]))
+        slope, std = slope_and_std(x, y)
         if -self.ratio * slope < std:
             self.lr /= 10.0
             self.changes.append(iteration)
