@@ -55,7 +55,7 @@ def test_rule_matches_closed_form():
 
 def test_only_checks_on_the_period():
     p = LearningRatePolicy()
-    for i in range(0, 300, 50):
-        p.record(i, 1.0)
+    for i, e in zip(range(0, 300, 50), [1.0, 1.1, 0.9, 1.05, 0.95, 1.0]):
+        p.record(i, e)
     assert not p.update(298)  # (298 + 1) % 60 != 0
     assert p.update(299)
