@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import ImageWriteError
+from .errors import ConfigError, ImageWriteError
 from .imageops.kernels import load_kernel
 from .imageops.resize import imresize
 from .io import SUPPORTED_EXTENSIONS, read_image, write_image
 
-__all__ = ["FitAndRunReport", "build_config", "upscale_image", "zssr_upscaler"]
+__all__ = ["FitAndRunReport", "build_config", "fit_model", "run_model", "upscale_image", "zssr_upscaler"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ def zssr_upscaler(preset: str = "ideal", max_iters: int | None = None, seed: int
 @dataclass(frozen=True)
 class FitAndRunReport:
     output_path: Path
+    model_path: Path | None
+    providers: list[str]
     iterations: list[int]
     learning_rate_drops: list[list[int]]
     seconds: float
@@ -78,26 +81,101 @@ def check_output_path(path: str | Path, overwrite: bool, extensions: tuple[str, 
 def upscale_image(input_path: str | Path, output_path: str | Path, scale: object = 2.0, preset: str = "ideal",
                   kernel_path: str | Path | None = None, max_iters: int | None = None, seed: int = 0,
                   device: str = "auto", precision: str = "auto", gt_path: str | Path | None = None,
-                  overwrite: bool = False, progress=None, **overrides: object) -> FitAndRunReport:
-    """Read an image, fit ZSSR, super-resolve it and write the result (alpha upscaled with bicubic)."""
+                  overwrite: bool = False, progress=None, engine: str = "onnx", save_model: str | Path | None = None,
+                  tile: int | None = None, provider: str = "auto", tile_progress=None,
+                  **overrides: object) -> FitAndRunReport:
+    """Read an image, fit ZSSR, super-resolve it and write the result (alpha upscaled with bicubic).
+
+    ``engine="onnx"`` (default) exports the fitted pipeline and runs the final inference through ONNX Runtime
+    (tiled when ``tile`` is given), exactly as ``zssr-deploy run`` would; ``"torch"`` uses the torch module.
+    """
     from .trainers.zssr import fit
 
     out = check_output_path(output_path, overwrite)
+    if save_model is not None:
+        check_output_path(save_model, overwrite, (".onnx",))
+    if engine not in ("onnx", "torch"):
+        raise ConfigError(f"engine must be 'onnx' or 'torch', got {engine!r}")
     img = read_image(input_path)
     kernel = load_kernel(kernel_path) if kernel_path is not None else None
     cfg = build_config(preset, scale, max_iters, seed, device, precision, **overrides)
     gt = read_image(gt_path).pixels if gt_path is not None else None
-    result = fit(img.pixels, cfg, kernel=kernel, progress=progress)
+    result = fit(img.pixels, cfg, kernel=kernel, progress=progress, final_inference=engine == "torch")
+    model_path, providers = None, ["torch"]
+    if engine == "onnx":
+        from .exporters import export_pipeline, training_summary
+        from .runtime import ZSSRModel
+
+        summary = training_summary(result.steps, result.seconds, result.precision, result.device)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(save_model) if save_model is not None else Path(tmp) / "model.onnx"
+            export_pipeline(result.pipeline, path, summary, overwrite=True)
+            model = ZSSRModel(path, provider=provider)
+            sr = model.run_tiled(result.pipeline_input, tile, tile_progress) if tile else model.run(result.pipeline_input)
+            providers = model.providers
+            model_path = Path(save_model) if save_model is not None else None
+    else:
+        sr = result.output
     alpha = None
     if img.alpha is not None:
-        h, w = result.output.shape[:2]
+        h, w = sr.shape[:2]
         alpha = np.clip(imresize(img.alpha, cfg.final_scale, output_shape=(h, w)), 0.0, 1.0)
-    write_image(out, result.output, alpha=alpha, bit_depth=img.bit_depth, overwrite=overwrite)
+    write_image(out, sr, alpha=alpha, bit_depth=img.bit_depth, overwrite=overwrite)
     psnr_v = ssim_v = None
     if gt is not None:
-        psnr_v, ssim_v = score_against(result.output, gt, int(round(max(cfg.final_scale))))
-    return FitAndRunReport(out, [s.iterations for s in result.steps], [s.learning_rate_drops for s in result.steps],
-                           result.seconds, result.device, result.precision, psnr_v, ssim_v)
+        psnr_v, ssim_v = score_against(sr, gt, int(round(max(cfg.final_scale))))
+    return FitAndRunReport(out, model_path, providers, [s.iterations for s in result.steps],
+                           [s.learning_rate_drops for s in result.steps], result.seconds, result.device,
+                           result.precision, psnr_v, ssim_v)
+
+
+def fit_model(input_path: str | Path, model_path: str | Path, scale: object = 2.0, preset: str = "ideal",
+              kernel_path: str | Path | None = None, max_iters: int | None = None, seed: int = 0,
+              device: str = "auto", precision: str = "auto", overwrite: bool = False, progress=None,
+              static_shape: tuple[int, int] | None = None, network_only: bool = False,
+              **overrides: object) -> tuple[Path, list[int], float]:
+    """Fit ZSSR to an image and export the result to ONNX (the pipeline, or the network alone)."""
+    from .exporters import export_network, export_pipeline, training_summary
+    from .trainers.zssr import fit
+
+    check_output_path(model_path, overwrite, (".onnx",))
+    img = read_image(input_path)
+    kernel = load_kernel(kernel_path) if kernel_path is not None else None
+    cfg = build_config(preset, scale, max_iters, seed, device, precision, **overrides)
+    result = fit(img.pixels, cfg, kernel=kernel, progress=progress, final_inference=False)
+    summary = training_summary(result.steps, result.seconds, result.precision, result.device)
+    if network_only:
+        path = export_network(result.pipeline.net, model_path, result.pipeline.scale, summary, static_shape, overwrite)
+    else:
+        path = export_pipeline(result.pipeline, model_path, summary, static_shape, overwrite)
+    return path, [s.iterations for s in result.steps], result.seconds
+
+
+def run_model(model_path: str | Path, input_path: str | Path, output_path: str | Path, tile: int | None = None,
+              provider: str = "auto", fp16: bool = False, trt_cache_dir: str | None = None, overwrite: bool = False,
+              tile_progress=None) -> tuple[Path, list[str]]:
+    """Super-resolve an image with an exported pipeline through ONNX Runtime (no torch involved)."""
+    from .errors import InvalidImageError
+    from .runtime import ZSSRModel
+
+    out = check_output_path(output_path, overwrite)
+    model = ZSSRModel(model_path, provider=provider, fp16=fp16, trt_cache_dir=trt_cache_dir)
+    if model.metadata.kind != "pipeline":
+        raise InvalidImageError("this model is a network-only export: run it on a cubic-upscaled image from your own "
+                                "pipeline, or export the whole pipeline with 'zssr-deploy fit'")
+    img = read_image(input_path)
+    px = img.pixels
+    gray_via_rgb = px.shape[2] == 1 and model.metadata.channels == 3
+    if gray_via_rgb:
+        px = np.repeat(px, 3, axis=2)
+    sr = model.run_tiled(px, tile, tile_progress) if tile else model.run(px)
+    if gray_via_rgb:
+        sr = sr.mean(axis=2, keepdims=True)
+    alpha = None
+    if img.alpha is not None:
+        alpha = np.clip(imresize(img.alpha, model.metadata.scale, output_shape=sr.shape[:2]), 0.0, 1.0)
+    write_image(out, sr, alpha=alpha, bit_depth=img.bit_depth, overwrite=overwrite)
+    return out, model.providers
 
 
 def score_against(sr: np.ndarray, gt: np.ndarray, shave: int) -> tuple[float, float]:

@@ -216,29 +216,118 @@ class _ProgressBar:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output image path.")
 @_fit_options
 @click.option("--gt", "gt_path", type=click.Path(dir_okay=False), default=None, help="Ground truth: report PSNR/SSIM.")
-@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--save-model", type=click.Path(dir_okay=False), default=None, help="Also keep the exported ONNX model.")
+@click.option("--tile", type=int, default=None, help="Final inference in tiles of N LR pixels (bounded memory).")
+@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda", "tensorrt"]), default="auto", show_default=True,
+              help="ONNX Runtime provider for the final inference.")
+@click.option("--engine", type=click.Choice(["onnx", "torch"]), default="onnx", show_default=True,
+              help="Final inference through the exported ONNX graph (default) or the torch module.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT (and --save-model) if they exist.")
 @_user_errors
 def fit_and_run(input_path: str, output: str, scale: str, preset: str, kernel_path: str | None, steps: str | None,
                 bp_iters: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
                 max_iters: int | None, seed: int, device: str, precision: str, gt_path: str | None,
-                overwrite: bool) -> None:
+                save_model: str | None, tile: int | None, provider: str, engine: str, overwrite: bool) -> None:
     """Fit ZSSR to INPUT and write its super-resolved version to OUTPUT."""
     from .api import upscale_image
 
-    bar = _ProgressBar()
+    bar, tiles = _ProgressBar(), _TileBar()
     try:
         report = upscale_image(input_path, output, scale=scale, preset=preset, kernel_path=kernel_path,
                                max_iters=max_iters, seed=seed, device=device, precision=precision, gt_path=gt_path,
-                               overwrite=overwrite, progress=bar,
+                               overwrite=overwrite, progress=bar, engine=engine, save_model=save_model, tile=tile,
+                               provider=provider, tile_progress=tiles,
                                **_overrides(steps, bp_iters, no_ensemble, noise_std, crop_size, scale, preset))
     finally:
         bar.close()
+        tiles.close()
     drops = sum(len(d) for d in report.learning_rate_drops)
     click.echo(f"wrote {report.output_path}: {sum(report.iterations)} iterations "
                f"({', '.join(map(str, report.iterations))} per step), {drops} learning-rate drops, "
-               f"{report.seconds:.1f} s on {report.device} ({report.precision})")
+               f"{report.seconds:.1f} s on {report.device} ({report.precision}); "
+               f"inference: {', '.join(report.providers)}")
+    if report.model_path:
+        click.echo(f"model: {report.model_path}")
     if report.psnr is not None:
         click.echo(f"against --gt: Y-PSNR {report.psnr:.2f} dB, SSIM {report.ssim:.4f}")
+
+
+class _TileBar:
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="tiles", unit="tile", file=sys.stderr, dynamic_ncols=True)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _parse_shape(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    try:
+        h, w = (int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter("expected H,W", param_hint="--static-shape") from None
+    return h, w
+
+
+@main.command("fit")
+@click.argument("input_path", metavar="INPUT", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Model path (.onnx).")
+@_fit_options
+@click.option("--static-shape", default=None, help="Fixed input size H,W (tiles for TensorRT / CUDA graphs).")
+@click.option("--network-only", is_flag=True, help="Export the network alone instead of the whole pipeline.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@_user_errors
+def fit_cmd(input_path: str, output: str, scale: str, preset: str, kernel_path: str | None, steps: str | None,
+            bp_iters: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
+            max_iters: int | None, seed: int, device: str, precision: str, static_shape: str | None,
+            network_only: bool, overwrite: bool) -> None:
+    """Fit ZSSR to INPUT and export the image-specific inference to an ONNX model."""
+    from .api import fit_model
+
+    bar = _ProgressBar()
+    try:
+        path, iters, seconds = fit_model(input_path, output, scale=scale, preset=preset, kernel_path=kernel_path,
+                                         max_iters=max_iters, seed=seed, device=device, precision=precision,
+                                         overwrite=overwrite, progress=bar, static_shape=_parse_shape(static_shape),
+                                         network_only=network_only,
+                                         **_overrides(steps, bp_iters, no_ensemble, noise_std, crop_size, scale, preset))
+    finally:
+        bar.close()
+    click.echo(f"wrote {path}: {sum(iters)} iterations, {seconds:.1f} s")
+
+
+@main.command("run")
+@click.argument("model", type=click.Path())
+@click.argument("input_path", metavar="INPUT", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output image path.")
+@click.option("--tile", type=int, default=None, help="Tiles of N LR pixels (bounded memory); halo from the model.")
+@click.option("--provider", type=click.Choice(["auto", "cpu", "cuda", "tensorrt"]), default="auto", show_default=True)
+@click.option("--fp16", is_flag=True, help="TensorRT: build fp16 engines.")
+@click.option("--trt-cache", type=click.Path(file_okay=False), default=None, help="TensorRT engine-cache directory.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@_user_errors
+def run_cmd(model: str, input_path: str, output: str, tile: int | None, provider: str, fp16: bool,
+            trt_cache: str | None, overwrite: bool) -> None:
+    """Super-resolve INPUT with an exported MODEL through ONNX Runtime."""
+    from .api import run_model
+
+    tiles = _TileBar()
+    try:
+        path, providers = run_model(model, input_path, output, tile=tile, provider=provider, fp16=fp16,
+                                    trt_cache_dir=trt_cache, overwrite=overwrite, tile_progress=tiles)
+    finally:
+        tiles.close()
+    click.echo(f"wrote {path} ({', '.join(providers)})")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -100,9 +100,9 @@ class ZSSRPipeline(nn.Module):
         #: eager-mode only: run the network in tiles of this many HR pixels (exact, halo = receptive radius)
         self.net_tile = net_tile
 
-    def upscale_and_correct(self, x: torch.Tensor, up: Resize) -> torch.Tensor:
+    def upscale_and_correct(self, x: torch.Tensor, up: Resize, plan: tuple | None = None) -> torch.Tensor:
         """Cubic upscale, add the network's residual, clip: one ensemble member before back-projection."""
-        u = up(x)
+        u = up(x, None, plan)
         return torch.clamp(u + self._net(u), 0.0, 1.0)
 
     def _net(self, u: torch.Tensor) -> torch.Tensor:
@@ -122,18 +122,28 @@ class ZSSRPipeline(nn.Module):
                 ]
         return out
 
-    def back_project(self, sr: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+    def back_project(self, sr: torch.Tensor, lr: torch.Tensor, plans: tuple | None = None) -> torch.Tensor:
+        lr_hw, sr_hw = (lr.shape[2], lr.shape[3]), (sr.shape[2], sr.shape[3])
+        if plans is None and self.bp_iters:
+            plans = (self.down.plan(sr_hw, lr_hw, sr.device), self.up.plan(lr_hw, sr_hw, sr.device))
         for _ in range(self.bp_iters):
-            residual = lr - self.down(sr, (lr.shape[2], lr.shape[3]))
-            sr = torch.clamp(sr + self.up(residual, (sr.shape[2], sr.shape[3])), 0.0, 1.0)
+            assert plans is not None
+            residual = lr - self.down(sr, lr_hw, plans[0])
+            sr = torch.clamp(sr + self.up(residual, sr_hw, plans[1]), 0.0, 1.0)
         return sr
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        h, w = lr.shape[2], lr.shape[3]
+        # index tensors depend only on sizes: build them once and reuse them in every member and step
+        up_plan = self.up.plan((h, w), None, lr.device)
+        up_t_plan = self.up_t.plan((w, h), None, lr.device) if any(k % 2 for k in self.transforms) else None
         outputs = []
         for k in self.transforms:
-            up = self.up_t if k % 2 else self.up
-            sr = inverse_transform(self.upscale_and_correct(forward_transform(lr, k), up), k)
+            up, plan = (self.up_t, up_t_plan) if k % 2 else (self.up, up_plan)
+            sr = inverse_transform(self.upscale_and_correct(forward_transform(lr, k), up, plan), k)
             outputs.append(sr)
-        stacked = self.back_project(torch.cat(outputs, 0), lr.expand(len(outputs), -1, -1, -1))
+        sr_hw = (outputs[0].shape[2], outputs[0].shape[3])
+        plans = (self.down.plan(sr_hw, (h, w), lr.device), self.up.plan((h, w), sr_hw, lr.device)) if self.bp_iters else None
+        stacked = self.back_project(torch.cat(outputs, 0), lr.expand(len(outputs), -1, -1, -1), plans)
         fused = sorted_median(list(stacked.split(1, 0)))
-        return torch.clamp(self.back_project(fused, lr), 0.0, 1.0)
+        return torch.clamp(self.back_project(fused, lr, plans), 0.0, 1.0)

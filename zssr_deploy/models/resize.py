@@ -23,6 +23,14 @@ __all__ = ["AxisResize", "KernelDownscale", "Resize", "ceil_scaled", "mirror_ind
 def mirror_indices(n: int | torch.SymInt, start: int, length: int | torch.SymInt, device: torch.device) -> torch.Tensor:
     """Indices ``start .. start+length-1`` reflected symmetrically into ``[0, n)`` (``... b a | a b ...``)."""
     i = torch.arange(length, device=device) + start
+    if isinstance(n, torch.SymInt):
+        # Exporting with a symbolic size: the ONNX converter cannot take a remainder by a symbolic value, so
+        # reflect twice, which covers indices in [-2n, 3n): enough whenever the side is at least half the
+        # filter's reach (the exporter's minimum size guarantees it).
+        for _ in range(2):
+            i = torch.where(i < 0, -1 - i, i)
+            i = torch.where(i >= n, 2 * n - 1 - i, i)
+        return i
     m = torch.remainder(i, 2 * n)
     return torch.where(m >= n, 2 * n - 1 - m, m)
 
@@ -52,14 +60,20 @@ class AxisResize(nn.Module):
         shape = (self.p, 1, self.length, 1) if dim == 2 else (self.p, 1, 1, self.length)
         self.register_buffer("taps", torch.from_numpy(taps.astype(np.float32)).reshape(shape), persistent=False)
 
-    def forward(self, x: torch.Tensor, out_len: int | torch.SymInt | None = None) -> torch.Tensor:
+    def indices(self, n: int | torch.SymInt, out_len: int | torch.SymInt, device: torch.device) -> torch.Tensor:
+        """Mirrored input indices the filter bank reads for an ``n -> out_len`` resize (reusable across calls)."""
+        blocks = (out_len + self.p - 1) // self.p
+        return mirror_indices(n, self.offset, self.q * (blocks - 1) + self.length, device)
+
+    def forward(self, x: torch.Tensor, out_len: int | torch.SymInt | None = None,
+                idx: torch.Tensor | None = None) -> torch.Tensor:
         n = x.shape[self.dim]
         if out_len is None:
             out_len = ceil_scaled(n, self.p, self.q)
         if self.identity:
             return x if out_len == n else x.narrow(self.dim, 0, out_len)
-        blocks = (out_len + self.p - 1) // self.p
-        idx = mirror_indices(n, self.offset, self.q * (blocks - 1) + self.length, x.device)
+        if idx is None:
+            idx = self.indices(n, out_len, x.device)
         b, c, h, w = x.shape
         xp = x.index_select(self.dim, idx).reshape(b * c, 1, -1, w if self.dim == 2 else idx.shape[0])
         stride = (self.q, 1) if self.dim == 2 else (1, self.q)
@@ -83,18 +97,24 @@ class KernelDownscale(nn.Module):
         self.register_buffer("kernel", torch.from_numpy(k)[None, None], persistent=False)
 
     def _rows(self, n: int | torch.SymInt, out_n: int | torch.SymInt, s: float, device: torch.device) -> torch.Tensor:
+        # float64 as numpy's linspace: rounding of exact halves must agree with the reference
         k = torch.arange(out_n, device=device, dtype=torch.float64)
-        step = (n - 1.0 / s) / torch.clamp(torch.as_tensor(out_n - 1, dtype=torch.float64, device=device), min=1.0)
+        step = (torch.sym_float(n) - 1.0 / s) / torch.sym_float(torch.sym_max(out_n - 1, 1))
         return torch.round(k * step).to(torch.int64)
 
-    def forward(self, x: torch.Tensor, out_hw: tuple[int | torch.SymInt, int | torch.SymInt]) -> torch.Tensor:
+    def plan(self, in_hw: tuple, out_hw: tuple, device: torch.device) -> tuple[torch.Tensor, ...]:
+        h, w = in_hw
+        return (mirror_indices(h, -(self.kh // 2), h + self.kh - 1, device),
+                mirror_indices(w, -(self.kw // 2), w + self.kw - 1, device),
+                self._rows(h, out_hw[0], self.scale[0], device), self._rows(w, out_hw[1], self.scale[1], device))
+
+    def forward(self, x: torch.Tensor, out_hw: tuple[int | torch.SymInt, int | torch.SymInt],
+                plan: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
-        rows = mirror_indices(h, -(self.kh // 2), h + self.kh - 1, x.device)
-        cols = mirror_indices(w, -(self.kw // 2), w + self.kw - 1, x.device)
+        rows, cols, pick_r, pick_c = plan if plan is not None else self.plan((h, w), out_hw, x.device)
         xp = x.index_select(2, rows).index_select(3, cols).reshape(b * c, 1, h + self.kh - 1, w + self.kw - 1)
         y = F.conv2d(xp, self.kernel.to(x.dtype)).reshape(b, c, h, w)
-        y = y.index_select(2, self._rows(h, out_hw[0], self.scale[0], x.device))
-        return y.index_select(3, self._rows(w, out_hw[1], self.scale[1], x.device))
+        return y.index_select(2, pick_r).index_select(3, pick_c)
 
 
 class Resize(nn.Module):
@@ -119,11 +139,23 @@ class Resize(nn.Module):
     def out_size(self, h: int | torch.SymInt, w: int | torch.SymInt) -> tuple[int | torch.SymInt, int | torch.SymInt]:
         return ceil_scaled(h, self.axis_h.p, self.axis_h.q), ceil_scaled(w, self.axis_w.p, self.axis_w.q)
 
-    def forward(self, x: torch.Tensor, out_hw: tuple[int | torch.SymInt, int | torch.SymInt] | None = None) -> torch.Tensor:
+    def plan(self, in_hw: tuple, out_hw: tuple | None, device: torch.device) -> tuple[torch.Tensor, ...]:
+        """Index tensors for an ``in_hw -> out_hw`` resize; pass them back to reuse them (back-projection)."""
+        if out_hw is None:
+            out_hw = self.out_size(*in_hw)
+        if self.numeric is not None:
+            return self.numeric.plan(in_hw, out_hw, device)
+        ih = self.axis_h.indices(in_hw[0], out_hw[0], device) if not self.axis_h.identity else None
+        iw = self.axis_w.indices(in_hw[1], out_hw[1], device) if not self.axis_w.identity else None
+        return (ih, iw)  # type: ignore[return-value]
+
+    def forward(self, x: torch.Tensor, out_hw: tuple[int | torch.SymInt, int | torch.SymInt] | None = None,
+                plan: tuple | None = None) -> torch.Tensor:
         if out_hw is None:
             out_hw = self.out_size(x.shape[2], x.shape[3])
         if self.numeric is not None:
-            return self.numeric(x, out_hw)
+            return self.numeric(x, out_hw, plan)
+        ih, iw = plan if plan is not None else (None, None)
         if self.height_first:
-            return self.axis_w(self.axis_h(x, out_hw[0]), out_hw[1])
-        return self.axis_h(self.axis_w(x, out_hw[1]), out_hw[0])
+            return self.axis_w(self.axis_h(x, out_hw[0], ih), out_hw[1], iw)
+        return self.axis_h(self.axis_w(x, out_hw[1], iw), out_hw[0], ih)

@@ -256,7 +256,8 @@ def run_pipeline(pipeline: ZSSRPipeline, lr: np.ndarray, device: torch.device) -
 
 
 def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray | None = None,
-        progress: Callable[[Progress], None] | None = None, net_tile: int | None = 512) -> FitResult:
+        progress: Callable[[Progress], None] | None = None, net_tile: int | None = 512,
+        final_inference: bool = True) -> FitResult:
     """Fit ZSSR to ``image`` and super-resolve it.
 
     Args:
@@ -266,6 +267,8 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
             re-centred per step as the reference does. Without it, sons are made with MATLAB bicubic.
         progress: called at every reconstruction test and at the end of each step.
         net_tile: final inference runs the network in tiles of this many HR pixels (exact).
+        final_inference: run the last step's pipeline here; False when the caller runs the exported model
+            instead (``output`` is then the last pipeline's input).
 
     Returns:
         A :class:`FitResult`; ``output`` has shape ``(ceil(H*sy), ceil(W*sx), C)`` for the final factor.
@@ -299,11 +302,13 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
         summaries.append(trainer.train_step(step, sources, base_scales, progress, i, len(config.scale_factors)))
         pipeline = ZSSRPipeline(trainer.net, rel, "cubic" if step_kernel is None else step_kernel, bp,
                                 config.ensemble, net_tile=net_tile)
+        pipeline_input = current
+        if i == len(config.scale_factors) - 1 and not final_inference:
+            break
         trainer.net.eval()
         output = run_pipeline(pipeline, current, device)
         trainer.net.train()
         sources.append(_to_tensor(output, device))
-        pipeline_input = current
         if base_changes and abs(sf[0] - base_changes[0]) < 1e-3 and abs(sf[1] - base_changes[0]) < 1e-3:
             base_changes.pop(0)
             base = sf

@@ -1,0 +1,169 @@
+"""Run an exported zssr-deploy model with ONNX Runtime (numpy in, numpy out; no torch).
+
+Array contract: images are float32 ``HxWxC`` in [0, 1] (C as in the model's metadata); outputs are float32
+``ceil(H*sy) x ceil(W*sx) x C`` in [0, 1].
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidImageError, ModelError, ProviderError
+from .metadata import ModelMetadata
+from .tiling import plan_tiles
+
+__all__ = ["PROVIDER_CHOICES", "ZSSRModel", "available_providers"]
+
+log = logging.getLogger(__name__)
+
+_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
+PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt")
+
+
+def _ort():
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ProviderError("onnxruntime is not installed: pip install 'zssr-deploy[cpu]' (or '[gpu]')") from None
+    return ort
+
+
+def available_providers() -> list[str]:
+    return list(_ort().get_available_providers())
+
+
+def _provider_list(provider: str, fp16: bool, trt_cache_dir: str | None) -> list:
+    avail = available_providers()
+    if provider not in PROVIDER_CHOICES:
+        raise ProviderError(f"unknown provider {provider!r}; choose one of {PROVIDER_CHOICES}")
+    wanted = ["tensorrt", "cuda", "cpu"] if provider == "auto" else [provider]
+    if provider != "auto" and _NAMES[provider] not in avail:
+        raise ProviderError(f"provider {provider!r} ({_NAMES[provider]}) is not available here; available: "
+                            f"{', '.join(avail)}. Install onnxruntime-gpu for cuda/tensorrt, or use --provider cpu")
+    out: list = []
+    for p in wanted:
+        name = _NAMES[p]
+        if name not in avail:
+            continue
+        if p == "tensorrt":
+            opts = {"trt_fp16_enable": fp16}
+            if trt_cache_dir:
+                os.makedirs(trt_cache_dir, exist_ok=True)
+                opts.update(trt_engine_cache_enable=True, trt_engine_cache_path=str(trt_cache_dir))
+            out.append((name, opts))
+        elif p == "cuda":
+            out.append((name, {"cudnn_conv_algo_search": "EXHAUSTIVE", "cudnn_conv_use_max_workspace": "1"}))
+        else:
+            out.append(name)
+    if "CPUExecutionProvider" not in [o if isinstance(o, str) else o[0] for o in out]:
+        out.append("CPUExecutionProvider")  # for nodes a GPU provider does not take
+    return out
+
+
+class ZSSRModel:
+    """A loaded zssr-deploy ONNX model.
+
+    Args:
+        path: the ``.onnx`` file.
+        provider: ``auto`` (TensorRT, then CUDA, then CPU), ``cpu``, ``cuda`` or ``tensorrt``. A provider
+            asked for by name must really run the session: ONNX Runtime falls back to CPU silently, so the
+            session's providers are checked and :class:`ProviderError` is raised otherwise.
+        fp16: let TensorRT build fp16 engines (GPU only).
+        trt_cache_dir: TensorRT engine-cache directory (engines are reused across runs).
+        threads: intra-op threads on CPU (default: ONNX Runtime's choice).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], provider: str = "auto", fp16: bool = False,
+                 trt_cache_dir: str | None = None, threads: int | None = None) -> None:
+        ort = _ort()
+        p = Path(path)
+        if not p.is_file():
+            raise ModelError(f"model file {str(p)!r} does not exist")
+        if p.stat().st_size == 0:
+            raise ModelError(f"model file {str(p)!r} is empty")
+        providers = _provider_list(provider, fp16, trt_cache_dir)
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        if threads:
+            opts.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(p), sess_options=opts, providers=providers)
+        except Exception as exc:  # ONNX Runtime raises its own exception types (InvalidProtobuf, Fail...)
+            raise ModelError(f"{str(p)!r} is not a loadable ONNX model (truncated or corrupt?): "
+                             f"{str(exc).splitlines()[0][:200]}") from None
+        self.metadata = ModelMetadata.from_props(self.session.get_modelmeta().custom_metadata_map, str(p))
+        self.providers = list(self.session.get_providers())
+        if provider != "auto" and _NAMES[provider] not in self.providers:
+            raise ProviderError(f"ONNX Runtime could not start {_NAMES[provider]} for this model (it fell back to "
+                                f"{', '.join(self.providers)}); check the CUDA/cuDNN/TensorRT installation")
+        self.on_gpu = self.providers[0] in (_NAMES["cuda"], _NAMES["tensorrt"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+        log.info("loaded %s on %s", p, self.providers)
+
+    # -- one forward pass ---------------------------------------------------------------------------------------
+    def _check(self, img: np.ndarray) -> np.ndarray:
+        a = np.asarray(img, dtype=np.float32)
+        if a.ndim == 2:
+            a = a[..., None]
+        m = self.metadata
+        if a.ndim != 3 or a.shape[2] != m.channels:
+            raise InvalidImageError(f"the model takes HxWx{m.channels} images, got shape {a.shape}")
+        if min(a.shape[:2]) < m.min_size:
+            raise InvalidImageError(f"the image is {a.shape[0]}x{a.shape[1]}; this model needs at least "
+                                    f"{m.min_size} pixels per side")
+        return a
+
+    def _forward(self, chw: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(chw[None])
+        if not self.on_gpu:
+            return self.session.run([self.output_name], {self.input_name: x})[0][0]
+        # GPU: IO binding copies the tile once to the device and lets ONNX Runtime allocate the output there.
+        ort = _ort()
+        binding = self.session.io_binding()
+        binding.bind_ortvalue_input(self.input_name, ort.OrtValue.ortvalue_from_numpy(x, "cuda", 0))
+        binding.bind_output(self.output_name, "cuda", 0)
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0][0]
+
+    def run(self, img: np.ndarray) -> np.ndarray:
+        """The whole image in one pass (memory grows with its size: see :meth:`run_tiled`)."""
+        a = self._check(img)
+        if self.metadata.static_shape and tuple(a.shape[:2]) != tuple(self.metadata.static_shape):
+            return self.run_tiled(a, tile=min(self.metadata.static_shape) - 2 * self.metadata.halo)
+        return self._forward(a.transpose(2, 0, 1)).transpose(1, 2, 0)
+
+    def run_tiled(self, img: np.ndarray, tile: int, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Tiles of ``tile`` LR pixels with the metadata's halo of context; equals :meth:`run` within 1e-6.
+
+        ``progress(done, total)`` is called after each tile.
+        """
+        a = self._check(img)
+        m = self.metadata
+        h, w = a.shape[:2]
+        plan = plan_tiles((h, w), tile, m.halo, m.scale, m.align, m.min_size, m.static_shape)
+        oh, ow = m.output_size(h, w)
+        out = np.empty((oh, ow, m.channels), np.float32)
+        chw = a.transpose(2, 0, 1)
+        for i, t in enumerate(plan):
+            region = chw[:, t.src[0] : t.src[1], t.src[2] : t.src[3]]
+            if m.static_shape:
+                region = _pad_to(region, m.static_shape)
+            sr = self._forward(region)
+            out[t.dst[0] : t.dst[1], t.dst[2] : t.dst[3]] = sr[:, t.crop[0] : t.crop[1], t.crop[2] : t.crop[3]].transpose(1, 2, 0)
+            if progress:
+                progress(i + 1, len(plan))
+        return out
+
+
+def _pad_to(region: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Symmetric padding at the bottom/right up to a static graph's input shape."""
+    c, h, w = region.shape
+    if (h, w) == tuple(shape):
+        return region
+    return np.pad(region, ((0, 0), (0, shape[0] - h), (0, shape[1] - w)), mode="symmetric")
