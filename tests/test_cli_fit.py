@@ -6,7 +6,8 @@ from zssr_deploy.cli import main
 from zssr_deploy.imageops.resize import imresize
 from zssr_deploy.io import read_image, write_image
 
-FAST = ["--max-iters", "5", "--crop-size", "16", "--device", "cpu"]
+FAST = ["--max-iters", "5", "--crop-size", "16", "--device", "cpu", "--engine", "torch"]
+FAST_ONNX = FAST[:-2]
 
 
 @pytest.fixture
@@ -113,3 +114,33 @@ def test_kernel_run_and_gradual_steps(lr_png, tmp_path):
     r = run("fit-and-run", lr_png, "-o", tmp_path / "g.png", *FAST, "--steps", "1.5,1.5;2,2", "--bp-iters", "2")
     assert r.exit_code == 0, r.output
     assert "(5, 5 per step)" in r.output
+
+
+def test_fit_then_run_equals_fit_and_run(lr_png, tmp_path):
+    """fit-and-run's final image comes through ONNX Runtime: 'fit' + 'run' reproduce it exactly."""
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "a.png", *FAST_ONNX, "--save-model", tmp_path / "a.onnx",
+            "--tile", "24")
+    assert r.exit_code == 0, r.output
+    assert "CPUExecutionProvider" in r.output and (tmp_path / "a.onnx").exists()
+    r = run("fit", lr_png, "-o", tmp_path / "b.onnx", *FAST_ONNX)
+    assert r.exit_code == 0, r.output
+    r = run("run", tmp_path / "b.onnx", lr_png, "-o", tmp_path / "b.png", "--provider", "cpu")
+    assert r.exit_code == 0, r.output
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png").pixels, read_image(tmp_path / "b.png").pixels)
+    # the torch engine gives the same picture up to float32 rounding (8-bit output: at most one level)
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "c.png", *FAST)
+    assert r.exit_code == 0, r.output
+    diff = np.abs(read_image(tmp_path / "a.png").pixels - read_image(tmp_path / "c.png").pixels).max()
+    assert diff <= 1 / 255 + 1e-6
+
+
+def test_save_model_exists(lr_png, tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"keep")
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST_ONNX, "--save-model", tmp_path / "m.onnx")
+    assert _one_error_line(r) and "already exists" in r.output
+    assert (tmp_path / "m.onnx").read_bytes() == b"keep" and not (tmp_path / "o.png").exists()
+
+
+def test_tile_below_halo_fails_before_training(lr_png, tmp_path):
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST_ONNX, "--tile", "5")
+    assert _one_error_line(r) and "halo" in r.output and "step 1/1" not in r.output

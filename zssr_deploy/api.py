@@ -100,6 +100,14 @@ def upscale_image(input_path: str | Path, output_path: str | Path, scale: object
     kernel = load_kernel(kernel_path) if kernel_path is not None else None
     cfg = build_config(preset, scale, max_iters, seed, device, precision, **overrides)
     gt = read_image(gt_path).pixels if gt_path is not None else None
+    if tile is not None and engine == "onnx":
+        from .exporters import halo_for
+
+        # the kernel is zero-padded when re-centred: +2 on each side at least
+        ks = None if kernel is None else (kernel.shape[0] + 4, kernel.shape[1] + 4)
+        halo = halo_for(cfg.final_scale, cfg.depth, cfg.back_projection_iters[-1], ks)
+        if tile < halo:
+            raise ConfigError(f"tile {tile} is smaller than the model's halo of {halo} LR pixels: use --tile {halo} or more")
     result = fit(img.pixels, cfg, kernel=kernel, progress=progress, final_inference=engine == "torch")
     model_path, providers = None, ["torch"]
     if engine == "onnx":

@@ -175,9 +175,10 @@ class PolyphaseTaps:
     """``(p, L)`` float64 weights."""
 
 
-def polyphase_taps(scale: float, kernel: str = "cubic", antialias: bool = True) -> PolyphaseTaps:
+def polyphase_taps(scale: float, kernel: str = "cubic", antialias: bool = True,
+                   max_denominator: int = 64) -> PolyphaseTaps:
     """The exact weights of :func:`contributions` for a rational ``scale``, as a polyphase filter bank."""
-    p, q = rational_scale(scale)
+    p, q = rational_scale(scale, max_denominator)
     w, idx = _raw_contributions(np.arange(p, dtype=np.float64), float(scale), kernel, antialias)
     offset = int(idx[:, 0].min())
     length = int(idx[:, -1].max()) - offset + 1

@@ -138,10 +138,15 @@ class ZSSRPipeline(nn.Module):
         up_plan = self.up.plan((h, w), None, lr.device)
         up_t_plan = self.up_t.plan((w, h), None, lr.device) if any(k % 2 for k in self.transforms) else None
         outputs = []
-        for k in self.transforms:
-            up, plan = (self.up_t, up_t_plan) if k % 2 else (self.up, up_plan)
-            sr = inverse_transform(self.upscale_and_correct(forward_transform(lr, k), up, plan), k)
-            outputs.append(sr)
+        # members of one parity share a shape: upscale and run the network on them as one batch
+        for parity in (0, 1):
+            ks = [k for k in self.transforms if k % 2 == parity]
+            if not ks:
+                continue
+            up, plan = (self.up_t, up_t_plan) if parity else (self.up, up_plan)
+            batch = torch.cat([forward_transform(lr, k) for k in ks], 0)
+            corrected = self.upscale_and_correct(batch, up, plan)
+            outputs.extend(inverse_transform(y, k) for k, y in zip(ks, corrected.split(1, 0)))
         sr_hw = (outputs[0].shape[2], outputs[0].shape[3])
         plans = (self.down.plan(sr_hw, (h, w), lr.device), self.up.plan((h, w), sr_hw, lr.device)) if self.bp_iters else None
         stacked = self.back_project(torch.cat(outputs, 0), lr.expand(len(outputs), -1, -1, -1), plans)

@@ -52,7 +52,7 @@ class AxisResize(nn.Module):
         self.scale = float(scale)
         self.identity = self.scale == 1.0
         p, q = rational_scale(self.scale, max_denominator)
-        pt = polyphase_taps(self.scale, kernel, antialias) if not self.identity else None
+        pt = polyphase_taps(self.scale, kernel, antialias, max_denominator) if not self.identity else None
         self.p, self.q = p, q
         self.offset = pt.offset if pt else 0
         taps = pt.taps if pt else np.ones((1, 1))
