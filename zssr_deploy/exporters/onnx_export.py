@@ -4,7 +4,7 @@ The graph holds only Conv, Gather, Slice, Concat, Reshape, Transpose, Min/Max, C
 elementwise ops (the MATLAB resizes are polyphase convolutions over mirrored indices, the median is a sorting
 network), so ONNX Runtime's CPU, CUDA and TensorRT providers, and any ONNX Runtime binding, run the complete
 method with no pre- or post-processing. ``Resize`` is never used: it cannot express MATLAB's antialiased,
-mirrored resize (see ``docs/ONNX.md``).
+mirrored resize.
 """
 
 from __future__ import annotations
