@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, ImageWriteError
+from .errors import ConfigError
 from .imageops.kernels import load_kernel
 from .imageops.resize import imresize
-from .io import SUPPORTED_EXTENSIONS, read_image, write_image
+from .io import check_output_path, read_image, write_image
 
 __all__ = ["FitAndRunReport", "build_config", "fit_model", "run_model", "upscale_image", "zssr_upscaler"]
 
@@ -61,21 +60,6 @@ class FitAndRunReport:
     precision: str
     psnr: float | None = None
     ssim: float | None = None
-
-
-def check_output_path(path: str | Path, overwrite: bool, extensions: tuple[str, ...] = SUPPORTED_EXTENSIONS) -> Path:
-    """Fail before minutes of training, not after: existing file, missing/unwritable folder, unknown type."""
-    out = Path(path)
-    if out.suffix.lower() not in extensions:
-        raise ImageWriteError(f"{str(out)!r}: unsupported output extension {out.suffix!r}; use one of {extensions}")
-    if out.exists() and not overwrite:
-        raise ImageWriteError(f"{str(out)!r} already exists; pass --overwrite to replace it")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageWriteError(f"output folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ImageWriteError(f"output folder {str(folder)!r} is not writable")
-    return out
 
 
 def upscale_image(input_path: str | Path, output_path: str | Path, scale: object = 2.0, preset: str = "ideal",

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
 import click
 
 from ._version import __version__
-from .errors import ImageWriteError, ZSSRError
+from .errors import ZSSRError
 
 F = Callable[..., Any]
 
@@ -41,17 +38,10 @@ def _user_errors(func: F) -> F:
 
 
 def _write_json(path: str, payload: dict, overwrite: bool) -> None:
-    p = Path(path)
-    if p.exists() and not overwrite:
-        raise ImageWriteError(f"{path!r} already exists; pass --overwrite to replace it")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageWriteError(f"folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=str(folder))
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=2)
-        fh.write("\n")
-    os.replace(tmp, p)
+    from .io import check_output_path, write_bytes_atomic
+
+    check_output_path(path, overwrite, (".json",))
+    write_bytes_atomic(path, (json.dumps(payload, indent=2) + "\n").encode(), overwrite)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,8 +100,10 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
 
     if scale < 2:
         raise click.BadParameter("scale must be an integer >= 2", param_hint="--scale")
-    if json_out and Path(json_out).exists() and not overwrite:
-        raise ImageWriteError(f"{json_out!r} already exists; pass --overwrite to replace it")
+    if json_out:
+        from .io import check_output_path
+
+        check_output_path(json_out, overwrite, (".json",))
     upscaler = bicubic_upscaler
     if method == "zssr":
         from .api import zssr_upscaler

@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ImageReadError, ImageWriteError, InvalidImageError
 
-__all__ = ["Image", "read_image", "write_image", "SUPPORTED_EXTENSIONS"]
+__all__ = ["SUPPORTED_EXTENSIONS", "Image", "check_output_path", "read_image", "write_bytes_atomic", "write_image"]
 
 SUPPORTED_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -117,6 +117,51 @@ def _to_samples(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
     return np.round(np.clip(pixels, 0.0, 1.0) * peak).astype(dtype)
 
 
+def check_output_path(path: str | os.PathLike[str], overwrite: bool,
+                      extensions: tuple[str, ...] = SUPPORTED_EXTENSIONS) -> Path:
+    """Check an output path before any work: known extension, no existing file unless ``overwrite``, an
+    existing writable folder. Raises :class:`ImageWriteError` saying which."""
+    p = Path(path)
+    if p.suffix.lower() not in extensions:
+        raise ImageWriteError(f"{str(p)!r}: unsupported output extension {p.suffix!r}; use one of {extensions}")
+    if p.exists() and not overwrite:
+        raise ImageWriteError(f"{str(p)!r} already exists; pass --overwrite (overwrite=True) to replace it")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageWriteError(f"output folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ImageWriteError(f"output folder {str(folder)!r} is not writable")
+    return p
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, overwrite: bool) -> Path:
+    """Write ``data`` to a temporary file in the destination folder, then rename it into place.
+
+    Without ``overwrite`` the final step is a hard link, which fails if the file appeared meanwhile.
+    """
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=str(folder))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, p)
+        else:
+            try:
+                os.link(tmp, p)
+            except FileExistsError:
+                raise ImageWriteError(f"{str(p)!r} already exists; pass --overwrite to replace it") from None
+            except OSError:
+                os.replace(tmp, p)  # filesystems without hard links
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return p
+
+
 def write_image(
     path: str | os.PathLike[str],
     pixels: np.ndarray,
@@ -130,17 +175,8 @@ def write_image(
     Raises :class:`ImageWriteError` when the file exists and ``overwrite`` is false, when the folder is
     missing or unwritable, or when the extension is not a supported image format.
     """
-    p = Path(path)
+    p = check_output_path(path, overwrite)
     ext = p.suffix.lower()
-    if ext not in SUPPORTED_EXTENSIONS:
-        raise ImageWriteError(f"{str(p)!r}: unsupported output extension {ext!r}; use one of {SUPPORTED_EXTENSIONS}")
-    if p.exists() and not overwrite:
-        raise ImageWriteError(f"{str(p)!r} already exists; pass --overwrite (overwrite=True) to replace it")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageWriteError(f"output folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ImageWriteError(f"output folder {str(folder)!r} is not writable")
     arr = np.asarray(pixels)
     if arr.ndim == 2:
         arr = arr[..., None]
@@ -156,26 +192,9 @@ def write_image(
         a = _to_samples(np.asarray(alpha), bit_depth)
         if a.shape != arr.shape[:2]:
             raise InvalidImageError(f"alpha shape {a.shape} does not match the image {arr.shape[:2]}")
-        out = np.dstack([out, a]) if samples.shape[2] == 3 else np.dstack([samples[..., 0], samples[..., 0], samples[..., 0], a])
+        color = samples[..., ::-1] if samples.shape[2] == 3 else np.repeat(samples, 3, axis=2)
+        out = np.dstack([color, a])
     ok, buf = cv2.imencode(ext, out)
     if not ok:
         raise ImageWriteError(f"OpenCV could not encode {str(p)!r} as {ext}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=str(folder))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.tobytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        if overwrite:
-            os.replace(tmp, p)
-        else:
-            try:
-                os.link(tmp, p)  # atomic and refuses to replace a file that appeared meanwhile
-            except FileExistsError:
-                raise ImageWriteError(f"{str(p)!r} already exists; pass --overwrite to replace it") from None
-            except OSError:
-                os.replace(tmp, p)  # filesystems without hard links
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
+    return write_bytes_atomic(p, buf.tobytes(), overwrite)

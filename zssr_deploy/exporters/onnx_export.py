@@ -13,7 +13,6 @@ import copy
 import logging
 import math
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,9 @@ import torch
 from torch import nn
 
 from .._version import __version__
-from ..errors import ImageWriteError, ScaleError
+from ..errors import ScaleError
 from ..imageops.resize import rational_scale
+from ..io import check_output_path, write_bytes_atomic
 from ..models.network import ZSSRNet
 from ..models.pipeline import ZSSRPipeline
 from ..runtime.metadata import ModelMetadata
@@ -71,20 +71,8 @@ def _min_size(pipeline: ZSSRPipeline) -> int:
 
 
 def _write_model(model: onnx.ModelProto, path: Path, overwrite: bool) -> Path:
-    if path.exists() and not overwrite:
-        raise ImageWriteError(f"{str(path)!r} already exists; pass --overwrite to replace it")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageWriteError(f"output folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(folder))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(model.SerializeToString())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    check_output_path(path, overwrite, (".onnx",))
+    return write_bytes_atomic(path, model.SerializeToString(), overwrite)
 
 
 def _export(module: nn.Module, example: torch.Tensor, dynamic: bool, min_size: int) -> onnx.ModelProto:
