@@ -99,8 +99,11 @@ class KernelDownscale(nn.Module):
     def _rows(self, n: int | torch.SymInt, out_n: int | torch.SymInt, s: float, device: torch.device) -> torch.Tensor:
         # float64 as numpy's linspace: rounding of exact halves must agree with the reference
         k = torch.arange(out_n, device=device, dtype=torch.float64)
-        step = (torch.sym_float(n) - 1.0 / s) / torch.sym_float(torch.sym_max(out_n - 1, 1))
-        return torch.round(k * step).to(torch.int64)
+        stop = torch.sym_float(n) - 1.0 / s
+        step = stop / torch.sym_float(torch.sym_max(out_n - 1, 1))
+        # numpy's linspace sets the last sample to `stop` exactly (it may be a half-integer: rounding must agree)
+        pos = torch.where((k == out_n - 1) & (k > 0), torch.full_like(k, stop), k * step)
+        return torch.round(pos).to(torch.int64)
 
     def plan(self, in_hw: tuple, out_hw: tuple, device: torch.device) -> tuple[torch.Tensor, ...]:
         h, w = in_hw
