@@ -84,17 +84,16 @@ def _affine_crop(src: torch.Tensor, rng: np.random.Generator, s: AugmentSettings
     cw = max(8, min(s.crop_size, int(math.floor(w * scale))))
     cy = (h - 1) / 2.0 + (rng.random() - 0.5) * max(h * scale - ch, 0.0) / scale
     cx = (w - 1) / 2.0 + (rng.random() - 0.5) * max(w * scale - cw, 0.0) / scale
-    # source coordinates of every crop pixel: centre + A^-1 (crop pixel - crop centre)
-    m = torch.tensor(
-        [[a_inv[0, 0], a_inv[0, 1], cx - a_inv[0, 0] * (cw - 1) / 2 - a_inv[0, 1] * (ch - 1) / 2],
-         [a_inv[1, 0], a_inv[1, 1], cy - a_inv[1, 0] * (cw - 1) / 2 - a_inv[1, 1] * (ch - 1) / 2]],
-        dtype=torch.float32,
-    ).to(src.device, non_blocking=True)
+    # source coordinates of every crop pixel: centre + A^-1 (crop pixel - crop centre); the six affine
+    # coefficients are Python floats, so nothing is copied to the device
+    a, b, c, d = (float(v) for v in a_inv.ravel())
+    tx = cx - a * (cw - 1) / 2 - b * (ch - 1) / 2
+    ty = cy - c * (cw - 1) / 2 - d * (ch - 1) / 2
     ys = torch.arange(ch, device=src.device, dtype=torch.float32)
     xs = torch.arange(cw, device=src.device, dtype=torch.float32)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    px = m[0, 0] * gx + m[0, 1] * gy + m[0, 2]
-    py = m[1, 0] * gx + m[1, 1] * gy + m[1, 2]
+    px = gx * a + gy * b + tx
+    py = gx * c + gy * d + ty
     # grid_sample's normalised coordinates (align_corners=False): pixel centre i -> (2i + 1) / n - 1
     grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], dim=-1)[None]
     out = F.grid_sample(src[None], grid, mode="bicubic", padding_mode="zeros", align_corners=False)[0]
