@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 .PHONY: install demo test lint clean
 install: $(STAMP)
 
-# Fits ZSSR to a sample photo that ships with scikit-image and writes a x2 upscale (about a minute on 2 cores).
+# Fits ZSSR to a sample photo that ships with scikit-image and writes a x2 upscale (minutes on 2 cores: see README).
 demo: $(STAMP)
 	mkdir -p demo
 	$(BIN)/zssr-deploy sample astronaut --size 128 -o demo/astronaut-128.png --overwrite

@@ -19,6 +19,17 @@ __all__ = ["FitAndRunReport", "build_config", "fit_model", "run_model", "upscale
 
 log = logging.getLogger(__name__)
 
+#: images with more LR pixels than this run tiled even without --tile (bounded memory)
+AUTO_TILE_PIXELS = 512 * 512
+AUTO_TILE = 256
+
+
+def _auto_tile(tile: int | None, hw: tuple[int, ...]) -> int | None:
+    if tile is None and hw[0] * hw[1] > AUTO_TILE_PIXELS:
+        log.info("large image (%dx%d): tiled inference, %d LR pixels a tile", hw[0], hw[1], AUTO_TILE)
+        return AUTO_TILE
+    return tile
+
 
 def build_config(preset: str = "ideal", scale: object = 2.0, max_iters: int | None = None, seed: int = 0,
                  device: str = "auto", precision: str = "auto", **overrides: object):
@@ -103,7 +114,11 @@ def upscale_image(input_path: str | Path, output_path: str | Path, scale: object
             path = Path(save_model) if save_model is not None else Path(tmp) / "model.onnx"
             export_pipeline(result.pipeline, path, summary, overwrite=True)
             model = ZSSRModel(path, provider=provider)
-            sr = model.run_tiled(result.pipeline_input, tile, tile_progress) if tile else model.run(result.pipeline_input)
+            tile = _auto_tile(tile, result.pipeline_input.shape)
+            if tile:
+                sr = model.run_tiled(result.pipeline_input, max(tile, model.metadata.halo), tile_progress)
+            else:
+                sr = model.run(result.pipeline_input)
             providers = model.providers
             model_path = Path(save_model) if save_model is not None else None
     else:
@@ -160,6 +175,7 @@ def run_model(model_path: str | Path, input_path: str | Path, output_path: str |
     gray_via_rgb = px.shape[2] == 1 and model.metadata.channels == 3
     if gray_via_rgb:
         px = np.repeat(px, 3, axis=2)
+    tile = _auto_tile(tile, px.shape)
     sr = model.run_tiled(px, tile, tile_progress) if tile else model.run(px)
     if gray_via_rgb:
         sr = sr.mean(axis=2, keepdims=True)
