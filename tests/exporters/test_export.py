@@ -16,7 +16,7 @@ from zssr_deploy.runtime import ZSSRModel
 ALLOWED_OPS = {"Add", "Cast", "Clip", "Concat", "Conv", "Div", "Expand", "Gather", "GreaterOrEqual", "Less", "Max",
                "Min", "Mul", "Range", "Relu", "Reshape", "Round", "Shape", "Slice", "Split", "Squeeze", "Sub",
                "Transpose", "Where", "Unsqueeze", "Constant", "Identity", "Neg", "Floor", "Ceil", "Mod", "Equal",
-               "ConstantOfShape"}
+               "ConstantOfShape", "And", "Greater"}
 
 
 def torch_run(pipe, img):
