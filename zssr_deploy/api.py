@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .evaluate import score_output
 from .imageops.kernels import load_kernel
 from .imageops.resize import imresize
 from .io import check_output_path, read_image, write_image
@@ -130,7 +131,7 @@ def upscale_image(input_path: str | Path, output_path: str | Path, scale: object
     write_image(out, sr, alpha=alpha, bit_depth=img.bit_depth, overwrite=overwrite)
     psnr_v = ssim_v = None
     if gt is not None:
-        psnr_v, ssim_v = score_against(sr, gt, int(round(max(cfg.final_scale))))
+        psnr_v, ssim_v = score_output(sr, gt, int(round(max(cfg.final_scale))))
     return FitAndRunReport(out, model_path, providers, [s.iterations for s in result.steps],
                            [s.learning_rate_drops for s in result.steps], result.seconds, result.device,
                            result.precision, psnr_v, ssim_v)
@@ -184,15 +185,3 @@ def run_model(model_path: str | Path, input_path: str | Path, output_path: str |
         alpha = np.clip(imresize(img.alpha, model.metadata.scale, output_shape=sr.shape[:2]), 0.0, 1.0)
     write_image(out, sr, alpha=alpha, bit_depth=img.bit_depth, overwrite=overwrite)
     return out, model.providers
-
-
-def score_against(sr: np.ndarray, gt: np.ndarray, shave: int) -> tuple[float, float]:
-    """Y-PSNR/SSIM of an output against a ground truth (both rounded to 8 bit), shave = scale."""
-    from .errors import InvalidImageError
-    from .imageops.color import rgb_to_y255
-    from .metrics import psnr, ssim
-
-    if gt.shape != sr.shape:
-        raise InvalidImageError(f"--gt is {gt.shape[1]}x{gt.shape[0]} but the output is {sr.shape[1]}x{sr.shape[0]}")
-    y = [np.round(np.clip(rgb_to_y255(np.round(np.clip(a, 0, 1) * 255) / 255), 0, 255)) for a in (gt, sr)]
-    return psnr(y[0], y[1], shave=shave), ssim(y[0], y[1], shave=shave)

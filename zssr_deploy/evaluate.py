@@ -64,6 +64,20 @@ class ImageScore:
     seconds: float
 
 
+def luma8(rgb: np.ndarray) -> np.ndarray:
+    """8-bit luma of an image in [0, 1]: the image is rounded to 8 bit first, then Y is rounded."""
+    return _to8(rgb_to_y255(_to8(np.asarray(rgb, dtype=np.float64) * 255.0) / 255.0))
+
+
+def score_output(sr: np.ndarray, gt: np.ndarray, shave: int) -> tuple[float, float]:
+    """Y-PSNR and SSIM of an RGB (or gray) output against its ground truth, both rounded to 8 bit."""
+    if gt.shape != sr.shape:
+        raise InvalidImageError(f"the ground truth is {gt.shape[1]}x{gt.shape[0]} but the output is "
+                                f"{sr.shape[1]}x{sr.shape[0]}")
+    a, b = luma8(gt), luma8(sr)
+    return psnr(a, b, shave=shave), ssim(a, b, shave=shave)
+
+
 def score_image(
     hr: np.ndarray, scale: int, upscaler: Upscaler = bicubic_upscaler, protocol: str = "rgb", name: str = ""
 ) -> ImageScore:
@@ -79,7 +93,7 @@ def score_image(
     else:
         lr = _to8(imresize(hr, 1.0 / scale) * 255.0) / 255.0
         sr = upscaler(lr.astype(np.float32), scale)
-        sr_y = _to8(rgb_to_y255(_to8(np.asarray(sr, dtype=np.float64) * 255.0) / 255.0))
+        sr_y = luma8(sr)
     seconds = time.perf_counter() - t0
     if sr_y.shape != hr_y.shape:
         raise InvalidImageError(f"{name}: the method returned {sr_y.shape}, expected {hr_y.shape}")
