@@ -195,7 +195,7 @@ class _ProgressBar:
             self.bar = tqdm(total=p.max_iters, desc=f"step {p.step + 1}/{p.steps}", unit="it", file=sys.stderr,
                             leave=True, dynamic_ncols=True)
             self.step = p.step
-        self.bar.n = p.iteration
+        self.bar.update(p.iteration - self.bar.n)
         self.bar.set_postfix(loss=f"{p.loss:.4f}", rec=f"{p.reconstruction_error:.2e}", lr=f"{p.learning_rate:.0e}")
 
     def close(self) -> None:

@@ -217,7 +217,7 @@ class _Trainer:
         max_scale = base_scales[len(sources) - 1]
         loss = torch.zeros((), device=self.device)
         iteration = 0
-        rec_err = float("nan")
+        rec_err = last_loss = float("nan")
         for iteration in range(cfg.max_iters):
             father = sample_father(sources, base_scales, max_scale, self.rng, aug)[None]
             out = step.predict(step.son(father), (father.shape[2], father.shape[3]), train=True)
@@ -228,9 +228,12 @@ class _Trainer:
             if iteration % cfg.test_every == 0:
                 rec_err = step.reconstruction_error(regions)
                 policy.record(iteration, rec_err)
+                last_loss = float(loss.detach())  # the only device sync: once per test
                 if progress_cb:
-                    progress_cb(Progress(step_index, n_steps, iteration + 1, cfg.max_iters, float(loss.detach()),
-                                         rec_err, policy.lr))
+                    progress_cb(Progress(step_index, n_steps, iteration + 1, cfg.max_iters, last_loss, rec_err, policy.lr))
+            elif progress_cb and iteration % 10 == 9:
+                # keep a progress bar moving without reading the loss from the device
+                progress_cb(Progress(step_index, n_steps, iteration + 1, cfg.max_iters, last_loss, rec_err, policy.lr))
             if policy.update(iteration):
                 for group in self.optimizer.param_groups:
                     group["lr"] = policy.lr
