@@ -16,8 +16,8 @@ install: $(STAMP)
 # Fits ZSSR to a sample photo that ships with scikit-image and writes a x2 upscale (minutes on 2 cores: see README).
 demo: $(STAMP)
 	mkdir -p demo
-	$(BIN)/zssr-deploy sample astronaut --size 128 -o demo/astronaut-128.png --overwrite
-	$(BIN)/zssr-deploy fit-and-run demo/astronaut-128.png -o demo/astronaut-x2.png --scale 2 --seed 0 --overwrite
+	$(BIN)/zssr-deploy sample astronaut --size 96 -o demo/astronaut-96.png --overwrite
+	$(BIN)/zssr-deploy fit-and-run demo/astronaut-96.png -o demo/astronaut-x2.png --scale 2 --seed 0 --overwrite
 	@echo "wrote demo/astronaut-x2.png"
 
 test: $(STAMP)
