@@ -2,6 +2,28 @@ import numpy as np
 import pytest
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/data/golden_*.npy from the current code")
+
+
+@pytest.fixture
+def golden(request):
+    """compare(name, array, atol): check ``array`` against tests/data/golden_<name>.npy (or rewrite it)."""
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "data"
+
+    def compare(name, array, atol):
+        path = folder / f"golden_{name}.npy"
+        if request.config.getoption("--update-golden"):
+            np.save(path, np.asarray(array, dtype=np.float32))
+            pytest.skip(f"updated {path.name}")
+        assert path.exists(), f"{path} is missing: run pytest --update-golden once and commit it"
+        np.testing.assert_allclose(array, np.load(path), atol=atol)
+
+    return compare
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
