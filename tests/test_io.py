@@ -1,3 +1,4 @@
+import os
 import struct
 
 import cv2
@@ -82,6 +83,9 @@ def test_no_overwrite_unless_asked(tmp_path):
     write_image(f, np.ones((2, 2, 3)), overwrite=True)
     assert read_image(f).pixels.min() == 1.0
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]  # no temporary files left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert f.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
 def test_write_errors(tmp_path):

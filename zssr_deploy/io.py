@@ -147,6 +147,9 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, overwrite: boo
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the output the usual permissions
         if overwrite:
             os.replace(tmp, p)
         else:
