@@ -110,7 +110,7 @@ def upscale_image(input_path: str | Path, output_path: str | Path, scale: object
         from .exporters import export_pipeline, training_summary
         from .runtime import ZSSRModel
 
-        summary = training_summary(result.steps, result.seconds, result.precision, result.device)
+        summary = {**training_summary(result.steps, result.seconds, result.precision, result.device), **cfg.extra}
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(save_model) if save_model is not None else Path(tmp) / "model.onnx"
             export_pipeline(result.pipeline, path, summary, overwrite=True)
@@ -151,7 +151,7 @@ def fit_model(input_path: str | Path, model_path: str | Path, scale: object = 2.
     kernel = load_kernel(kernel_path) if kernel_path is not None else None
     cfg = build_config(preset, scale, max_iters, seed, device, precision, **overrides)
     result = fit(img.pixels, cfg, kernel=kernel, progress=progress, final_inference=False)
-    summary = training_summary(result.steps, result.seconds, result.precision, result.device)
+    summary = {**training_summary(result.steps, result.seconds, result.precision, result.device), **cfg.extra}
     if network_only:
         path = export_network(result.pipeline.net, model_path, result.pipeline.scale, summary, static_shape, overwrite)
     else:
