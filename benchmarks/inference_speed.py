@@ -44,7 +44,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rss-size", type=int, default=2048, help="LR side of the tiled memory run (0: skip)")
     ap.add_argument("--tile", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=0, help="threads for both engines (0: their defaults)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     net = ZSSRNet(3, generator=torch.Generator().manual_seed(0)).eval()
     pipe = ZSSRPipeline(net, (2.0, 2.0), "cubic", bp_iters=10, ensemble=True, net_tile=None).eval()
@@ -54,7 +57,7 @@ def main() -> None:
         t0 = time.perf_counter()
         export_pipeline(pipe, path)
         print(f"export: {time.perf_counter() - t0:.1f} s (x2, 8-way ensemble, 10 + 10 back-projection steps)")
-        model = ZSSRModel(path, provider="cpu")
+        model = ZSSRModel(path, provider="cpu", threads=args.threads or None)
         x = torch.from_numpy(img).permute(2, 0, 1)[None]
         with torch.no_grad():
             ref = pipe(x)  # warm-up
@@ -71,8 +74,9 @@ def main() -> None:
             t_ort.append(time.perf_counter() - t)
         diff = float(np.abs(out - ref[0].permute(1, 2, 0).numpy()).max())
         bt, bo = min(t_torch), min(t_ort)
-        print(f"{args.size}x{args.size} -> {2 * args.size}x{2 * args.size}, {torch.get_num_threads()} threads, "
-              f"best of {args.repeats}:")
+        ort_threads = args.threads or "default"
+        print(f"{args.size}x{args.size} -> {2 * args.size}x{2 * args.size}, torch {torch.get_num_threads()} threads, "
+              f"ONNX Runtime {ort_threads} threads, best of {args.repeats}:")
         print(f"  torch eager pipeline     {bt:8.3f} s")
         print(f"  ONNX Runtime CPU graph   {bo:8.3f} s")
         print(f"  ratio torch / ORT        {bt / bo:8.2f}x")
