@@ -25,12 +25,12 @@ Tensors: input ``lr`` float32 ``(1, C, H, W)`` in [0, 1]; output ``sr`` float32 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ModelError
+from ..imageops.resize import output_length
 
 __all__ = ["FORMAT_VERSION", "ModelMetadata", "PREFIX"]
 
@@ -110,4 +110,4 @@ class ModelMetadata:
     def output_size(self, h: int, w: int) -> tuple[int, int]:
         if self.kind == "network":
             return h, w
-        return (math.ceil(h * self.scale[0] - 1e-9), math.ceil(w * self.scale[1] - 1e-9))
+        return output_length(h, self.scale[0]), output_length(w, self.scale[1])

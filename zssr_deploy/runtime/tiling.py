@@ -9,11 +9,11 @@ the ones anchored at the far edge.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..imageops.resize import output_length
 
 __all__ = ["Tile", "plan_tiles"]
 
@@ -30,7 +30,7 @@ class Tile:
 
 def _axis(n: int, tile: int, halo: int, scale: float, q: int, min_size: int, fixed: int | None) -> list[tuple]:
     step = max(q, (tile // q) * q)
-    out_n = math.ceil(n * scale - 1e-9)
+    out_n = output_length(n, scale)
     spans = []
     for start in range(0, n, step):
         end = min(start + step, n)
