@@ -60,3 +60,16 @@ def test_sources_chosen_by_scale():
     s = AugmentSettings(**MODES["no_interp"], crop_size=16, min_scale=1.5)
     f = sample_father([small, big], [1.0, 2.0], 2.0, np.random.default_rng(0), s)
     assert float(f.min()) == 1.0  # scale in [1.5, 2] needs the x2 source
+
+
+def test_settings_from_config_carry_every_field_by_name():
+    from dataclasses import fields
+
+    from zssr_deploy.trainers.config import ZSSRConfig
+
+    cfg = ZSSRConfig(leave_as_is_probability=0.11, no_interpolate_probability=0.22, min_scale=0.33,
+                     scale_diff_sigma=0.44, shear_sigma=0.55, allow_rotation=False, crop_size=66)
+    s = AugmentSettings.from_config(cfg)
+    # every AugmentSettings field has a ZSSRConfig field of the same name and value
+    assert {f.name: getattr(s, f.name) for f in fields(s)} == {f.name: getattr(cfg, f.name) for f in fields(s)}
+    assert s.crop_size == 66 and s.allow_rotation is False

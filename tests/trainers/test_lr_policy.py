@@ -59,3 +59,14 @@ def test_only_checks_on_the_period():
         p.record(i, e)
     assert not p.update(298)  # (298 + 1) % 60 != 0
     assert p.update(299)
+
+
+def test_from_config_carries_every_setting_by_name():
+    from zssr_deploy.trainers.config import ZSSRConfig
+
+    cfg = ZSSRConfig(learning_rate=2e-3, min_learning_rate=1e-7, lr_change_ratio=2.5, lr_check_every=70,
+                     min_iters=100, lr_slope_range=300, test_every=30)
+    p = LearningRatePolicy.from_config(cfg)
+    assert (p.lr, p.min_lr, p.ratio, p.check_every, p.min_iters, p.slope_range, p.test_every) == (
+        2e-3, 1e-7, 2.5, 70, 100, 300, 30)
+    assert p.steps == [] and p.errors == [] and p.changes == [0]

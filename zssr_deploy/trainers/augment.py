@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import ZSSRConfig
+
 __all__ = ["AugmentSettings", "sample_father"]
 
 
@@ -37,6 +39,14 @@ class AugmentSettings:
     shear_sigma: float = 0.1
     allow_rotation: bool = True
     crop_size: int = 128
+
+    @classmethod
+    def from_config(cls, cfg: ZSSRConfig) -> AugmentSettings:
+        """The augmentation fields of a fit's settings, by name."""
+        return cls(leave_as_is_probability=cfg.leave_as_is_probability,
+                   no_interpolate_probability=cfg.no_interpolate_probability, min_scale=cfg.min_scale,
+                   scale_diff_sigma=cfg.scale_diff_sigma, shear_sigma=cfg.shear_sigma,
+                   allow_rotation=cfg.allow_rotation, crop_size=cfg.crop_size)
 
 
 def _choose_mode(rng: np.random.Generator, s: AugmentSettings) -> str:

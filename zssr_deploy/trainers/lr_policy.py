@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .config import ZSSRConfig
+
 __all__ = ["LearningRatePolicy"]
 
 
@@ -42,6 +44,13 @@ class LearningRatePolicy:
     steps: list[int] = field(default_factory=list)
     errors: list[float] = field(default_factory=list)
     changes: list[int] = field(default_factory=lambda: [0])
+
+    @classmethod
+    def from_config(cls, cfg: ZSSRConfig) -> LearningRatePolicy:
+        """A fresh policy (no history) with the learning-rate fields of a fit's settings, by name."""
+        return cls(lr=cfg.learning_rate, min_lr=cfg.min_learning_rate, ratio=cfg.lr_change_ratio,
+                   check_every=cfg.lr_check_every, min_iters=cfg.min_iters, slope_range=cfg.lr_slope_range,
+                   test_every=cfg.test_every)
 
     def record(self, iteration: int, error: float) -> None:
         """Record a reconstruction error measured at ``iteration``."""

@@ -207,10 +207,8 @@ class _Trainer:
                    step_index: int, n_steps: int) -> StepSummary:
         cfg = self.config
         t0 = time.perf_counter()
-        aug = AugmentSettings(cfg.leave_as_is_probability, cfg.no_interpolate_probability, cfg.min_scale,
-                              cfg.scale_diff_sigma, cfg.shear_sigma, cfg.allow_rotation, cfg.crop_size)
-        policy = LearningRatePolicy(cfg.learning_rate, cfg.min_learning_rate, cfg.lr_change_ratio, cfg.lr_check_every,
-                                    cfg.min_iters, cfg.lr_slope_range, cfg.test_every)
+        aug = AugmentSettings.from_config(cfg)
+        policy = LearningRatePolicy.from_config(cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = policy.lr
         regions = self.test_regions(self.current_input[None])
