@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from zssr_deploy.cli import main
@@ -76,3 +77,63 @@ def test_sample_command(tmp_path):
     assert r.exit_code == 0 and out.exists()
     r = CliRunner().invoke(main, ["sample", "nope", "-o", str(tmp_path / "n.png")])
     assert r.exit_code == 2 and "unknown sample" in r.output
+
+
+def test_evaluate_only_names_images(tmp_path, photo):
+    d = _folder(tmp_path, photo)
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--only", "b"])
+    assert r.exit_code == 0, r.output
+    assert "\nb " in "\n" + r.output and "\na " not in "\n" + r.output
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--only", "zebra"])
+    assert r.exit_code == 2 and "no image named 'zebra'" in r.output and "Traceback" not in r.output
+
+
+def test_evaluate_resume_keeps_earlier_results_and_scores_the_rest(tmp_path, photo):
+    d = _folder(tmp_path, photo)
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--only", "a", "--json", str(out), "--resume"])
+    assert r.exit_code == 0, r.output
+    first = json.loads(out.read_text())
+    assert [i["name"] for i in first["images"]] == ["a"]
+    # mark the stored score: a resumed run must keep it, not recompute it
+    first["images"][0]["psnr_y"] = 99.0
+    out.write_text(json.dumps(first))
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--json", str(out), "--resume"])
+    assert r.exit_code == 0, r.output
+    assert "1 image(s) already scored, 1 to go" in r.output
+    data = json.loads(out.read_text())
+    assert [i["name"] for i in data["images"]] == ["a", "b"]
+    assert data["images"][0]["psnr_y"] == 99.0
+    assert data["mean"]["psnr_y"] == round((99.0 + data["images"][1]["psnr_y"]) / 2, 4)
+    assert set(data) == {"scale", "method", "protocol", "mean", "images"}  # bicubic: no settings key
+
+
+def test_evaluate_resume_refuses_other_runs_and_bad_files(tmp_path, photo):
+    d = _folder(tmp_path, photo)
+    out = tmp_path / "r.json"
+    assert CliRunner().invoke(main, ["evaluate", str(d), "--only", "a", "--json", str(out)]).exit_code == 0
+    before = out.read_text()
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--scale", "3", "--json", str(out), "--resume"])
+    assert r.exit_code == 2 and "holds results for scale 2" in r.output
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--json", str(out), "--resume", "--overwrite"])
+    assert r.exit_code == 2 and "--resume" in r.output
+    assert out.read_text() == before
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--resume"])
+    assert r.exit_code == 2 and "--json" in r.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--json", str(bad), "--resume"])
+    assert r.exit_code == 2 and "not a results JSON" in r.output and "Traceback" not in r.output
+    assert bad.read_text() == "{not json"
+
+
+def test_load_results_checks_settings(tmp_path):
+    from zssr_deploy.errors import ZSSRError
+    from zssr_deploy.evaluate import EvalResult, ImageScore, load_results
+
+    p = tmp_path / "z.json"
+    res = EvalResult(2, "zssr", "rgb", [ImageScore("x", 30.0, 0.9, 1.0)], {"preset": "ideal", "seed": 0})
+    p.write_text(json.dumps(res.to_json()))
+    assert load_results(p, 2, "zssr", "rgb", {"preset": "ideal", "seed": 0}).images == res.images
+    with pytest.raises(ZSSRError, match="settings"):
+        load_results(p, 2, "zssr", "rgb", {"preset": "gradual", "seed": 0})

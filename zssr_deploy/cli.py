@@ -84,7 +84,12 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
 @click.option("--protocol", type=click.Choice(["rgb", "y"]), default="rgb", show_default=True,
               help="rgb: 8-bit RGB LR input, scored on Y; y: the Y channel resized in floating point.")
 @click.option("--limit", type=int, default=None, help="Score only the first N images (sorted by name).")
+@click.option("--only", multiple=True, metavar="NAME",
+              help="Score only this image (file name without extension); repeat for several.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write results as JSON.")
+@click.option("--resume", is_flag=True,
+              help="With --json: keep the images already in that file, score the rest, and rewrite the file "
+                   "after each image (an interrupted run loses at most the image in progress).")
 @click.option("--preset", default="ideal", show_default=True, help="ZSSR preset (with --method zssr).")
 @click.option("--max-iters", type=int, default=None, help="ZSSR: cap on training iterations.")
 @click.option("--seed", type=int, default=0, show_default=True, help="ZSSR: random seed.")
@@ -93,33 +98,51 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
               help="ZSSR: training precision.")
 @click.option("--overwrite", is_flag=True, help="Replace the JSON file if it exists.")
 @_user_errors
-def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | None, json_out: str | None,
-             preset: str, max_iters: int | None, seed: int, device: str, precision: str, overwrite: bool) -> None:
+def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | None, only: tuple[str, ...],
+             json_out: str | None, resume: bool, preset: str, max_iters: int | None, seed: int, device: str,
+             precision: str, overwrite: bool) -> None:
     """Score a folder of HR images: mod-crop, make the LR input, upscale with METHOD, score Y-PSNR/SSIM."""
-    from .evaluate import EvalResult, bicubic_upscaler, iter_scores, list_images
+    from .evaluate import EvalResult, bicubic_upscaler, iter_scores, list_images, load_results, select_images
 
     if scale < 2:
         raise click.BadParameter("scale must be an integer >= 2", param_hint="--scale")
-    if json_out:
-        from .io import check_output_path
-
-        check_output_path(json_out, overwrite, (".json",))
+    if resume and not json_out:
+        raise click.BadParameter("--resume needs --json FILE (the results to resume)", param_hint="--resume")
+    if resume and overwrite:
+        raise click.BadParameter("choose --resume (keep the file's results) or --overwrite (replace them)",
+                                 param_hint="--resume")
+    settings: dict[str, object] = {}
     upscaler = bicubic_upscaler
     if method == "zssr":
         from .api import zssr_upscaler
 
+        settings = {"preset": preset, "seed": seed, "max_iters": max_iters}
         upscaler = zssr_upscaler(preset=preset, max_iters=max_iters, seed=seed, device=device, precision=precision)
-    files = list_images(hr_dir)[:limit]
-    scores = []
+    files = select_images(list_images(hr_dir), only, limit)
+    result = EvalResult(scale, method, protocol, [], settings)
+    if json_out:
+        from pathlib import Path
+
+        from .io import check_output_path
+
+        if resume and Path(json_out).exists():
+            result = load_results(json_out, scale, method, protocol, settings)
+            done = {s.name for s in result.images}
+            files = [f for f in files if f.stem not in done]
+            click.echo(f"resuming {json_out}: {len(done)} image(s) already scored, {len(files)} to go", err=True)
+        else:
+            check_output_path(json_out, overwrite, (".json",))
     with click.progressbar(files, label=f"{method} x{scale}", file=sys.stderr,
                            item_show_func=lambda f: f.stem if f else "") as bar:
         for f in bar:
-            scores.extend(iter_scores([f], scale, upscaler, protocol))
-    result = EvalResult(scale, method, protocol, scores)
+            result.images.extend(iter_scores([f], scale, upscaler, protocol))
+            if resume:
+                _write_json(json_out, result.to_json(), True)  # type: ignore[arg-type]
     for s in result.images:
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")
-    click.echo(f"{'mean':12s} {result.mean_psnr:6.2f} dB  {result.mean_ssim:.4f}")
-    if json_out:
+    if result.images:
+        click.echo(f"{'mean':12s} {result.mean_psnr:6.2f} dB  {result.mean_ssim:.4f}")
+    if json_out and not resume:
         _write_json(json_out, result.to_json(), overwrite)
 
 

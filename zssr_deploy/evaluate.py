@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +26,10 @@ from .imageops.resize import imresize
 from .io import SUPPORTED_EXTENSIONS, read_image
 from .metrics import psnr, ssim
 
-__all__ = ["EvalResult", "ImageScore", "Upscaler", "bicubic_upscaler", "evaluate_folder", "mod_crop", "score_image"]
+__all__ = [
+    "EvalResult", "ImageScore", "Upscaler", "bicubic_upscaler", "evaluate_folder", "load_results", "mod_crop",
+    "score_image", "select_images",
+]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +109,8 @@ class EvalResult:
     method: str
     protocol: str
     images: list[ImageScore] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+    """Method settings that change the scores (ZSSR: preset, seed, ...); written to JSON only when not empty."""
 
     @property
     def mean_psnr(self) -> float:
@@ -117,7 +122,7 @@ class EvalResult:
 
     def to_json(self) -> dict:
         """The JSON shape other scripts rely on (see the README)."""
-        return {
+        out = {
             "scale": self.scale,
             "method": self.method,
             "protocol": self.protocol,
@@ -127,6 +132,48 @@ class EvalResult:
                 for s in self.images
             ],
         }
+        if self.settings:
+            out["settings"] = dict(self.settings)
+        return out
+
+
+def load_results(path: str | Path, scale: int, method: str, protocol: str, settings: dict | None = None) -> EvalResult:
+    """Read a results JSON written by :meth:`EvalResult.to_json` to resume an interrupted evaluation.
+
+    Raises :class:`ZSSRError` when the file is not such a JSON or was made with another scale, method, protocol
+    or settings (mixing them would make the mean meaningless).
+    """
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text())
+        images = [ImageScore(str(i["name"]), float(i["psnr_y"]), float(i["ssim_y"]), float(i["seconds"]))
+                  for i in data["images"]]
+        found = (int(data["scale"]), str(data["method"]), str(data["protocol"]), dict(data.get("settings", {})))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ZSSRError(f"{str(path)!r} is not a results JSON of 'zssr-deploy evaluate' ({e}); "
+                        "remove it or pick another --json file") from None
+    wanted = (scale, method, protocol, dict(settings or {}))
+    if found != wanted:
+        raise ZSSRError(f"{str(path)!r} holds results for scale {found[0]}, {found[1]}, protocol {found[2]}, "
+                        f"settings {found[3]}; this run is scale {scale}, {method}, protocol {protocol}, "
+                        f"settings {wanted[3]}: use another --json file to keep both")
+    return EvalResult(scale, method, protocol, images, dict(settings or {}))
+
+
+def select_images(files: list[Path], only: Sequence[str] = (), limit: int | None = None) -> list[Path]:
+    """The files to score: those whose stem is in ``only`` (all when empty), then the first ``limit``.
+
+    Raises :class:`ZSSRError` naming any ``only`` entry that matches no file.
+    """
+    if only:
+        stems = {f.stem for f in files}
+        missing = [n for n in only if n not in stems]
+        if missing:
+            raise ZSSRError(f"no image named {', '.join(map(repr, missing))} in the folder "
+                            f"(names without extension: {', '.join(sorted(stems))})")
+        files = [f for f in files if f.stem in set(only)]
+    return files[:limit]
 
 
 def list_images(folder: str | Path) -> list[Path]:
