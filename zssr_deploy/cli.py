@@ -5,7 +5,6 @@ Errors caused by the user (any :class:`~zssr_deploy.errors.ZSSRError`) print one
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable
@@ -35,13 +34,6 @@ def _user_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper
-
-
-def _write_json(path: str, payload: dict, overwrite: bool) -> None:
-    from .io import check_output_path, write_bytes_atomic
-
-    check_output_path(path, overwrite, (".json",))
-    write_bytes_atomic(path, (json.dumps(payload, indent=2) + "\n").encode(), overwrite)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,48 +94,34 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
              json_out: str | None, resume: bool, preset: str, max_iters: int | None, seed: int, device: str,
              precision: str, overwrite: bool) -> None:
     """Score a folder of HR images: mod-crop, make the LR input, upscale with METHOD, score Y-PSNR/SSIM."""
-    from .evaluate import EvalResult, bicubic_upscaler, iter_scores, list_images, load_results, select_images
+    from .evaluate import bicubic_upscaler, iter_scores, list_images, save_results, select_images, start_run
 
     if scale < 2:
         raise click.BadParameter("scale must be an integer >= 2", param_hint="--scale")
-    if resume and not json_out:
-        raise click.BadParameter("--resume needs --json FILE (the results to resume)", param_hint="--resume")
-    if resume and overwrite:
-        raise click.BadParameter("choose --resume (keep the file's results) or --overwrite (replace them)",
-                                 param_hint="--resume")
     settings: dict[str, object] = {}
+    if method == "zssr":
+        settings = {"preset": preset, "seed": seed, "max_iters": max_iters}
+    files = select_images(list_images(hr_dir), only, limit)
+    result, todo = start_run(files, scale, method, protocol, settings, json_out, resume, overwrite)
+    if resume and len(todo) < len(files):
+        click.echo(f"resuming {json_out}: {len(result.images)} image(s) already scored, {len(todo)} to go", err=True)
     upscaler = bicubic_upscaler
     if method == "zssr":
         from .api import zssr_upscaler
 
-        settings = {"preset": preset, "seed": seed, "max_iters": max_iters}
         upscaler = zssr_upscaler(preset=preset, max_iters=max_iters, seed=seed, device=device, precision=precision)
-    files = select_images(list_images(hr_dir), only, limit)
-    result = EvalResult(scale, method, protocol, [], settings)
-    if json_out:
-        from pathlib import Path
-
-        from .io import check_output_path
-
-        if resume and Path(json_out).exists():
-            result = load_results(json_out, scale, method, protocol, settings)
-            done = {s.name for s in result.images}
-            files = [f for f in files if f.stem not in done]
-            click.echo(f"resuming {json_out}: {len(done)} image(s) already scored, {len(files)} to go", err=True)
-        else:
-            check_output_path(json_out, overwrite, (".json",))
-    with click.progressbar(files, label=f"{method} x{scale}", file=sys.stderr,
+    with click.progressbar(todo, label=f"{method} x{scale}", file=sys.stderr,
                            item_show_func=lambda f: f.stem if f else "") as bar:
         for f in bar:
             result.images.extend(iter_scores([f], scale, upscaler, protocol))
-            if resume:
-                _write_json(json_out, result.to_json(), True)  # type: ignore[arg-type]
+            if resume:  # an interrupted run keeps every finished image
+                save_results(result, json_out, overwrite=True)  # type: ignore[arg-type]
     for s in result.images:
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")
     if result.images:
         click.echo(f"{'mean':12s} {result.mean_psnr:6.2f} dB  {result.mean_ssim:.4f}")
     if json_out and not resume:
-        _write_json(json_out, result.to_json(), overwrite)
+        save_results(result, json_out, overwrite)
 
 
 def _fit_options(func: F) -> F:

@@ -28,7 +28,7 @@ from .metrics import psnr, ssim
 
 __all__ = [
     "EvalResult", "ImageScore", "Upscaler", "bicubic_upscaler", "evaluate_folder", "load_results", "mod_crop",
-    "score_image", "select_images",
+    "save_results", "score_image", "select_images", "start_run",
 ]
 
 log = logging.getLogger(__name__)
@@ -203,3 +203,41 @@ def evaluate_folder(
     """Score every image of a folder (sorted by name, the first ``limit`` ones)."""
     files = list_images(folder)[:limit]
     return EvalResult(scale, method, protocol, list(iter_scores(files, scale, upscaler, protocol)))
+
+
+def save_results(result: EvalResult, path: str | Path, overwrite: bool) -> None:
+    """Write ``result.to_json()`` atomically (temporary file + rename); refuses to replace a file unless
+    ``overwrite``."""
+    import json
+
+    from .io import check_output_path, write_bytes_atomic
+
+    check_output_path(path, overwrite, (".json",))
+    write_bytes_atomic(path, (json.dumps(result.to_json(), indent=2) + "\n").encode(), overwrite)
+
+
+def start_run(files: list[Path], scale: int, method: str, protocol: str, settings: dict | None = None,
+              json_path: str | Path | None = None, resume: bool = False,
+              overwrite: bool = False) -> tuple[EvalResult, list[Path]]:
+    """The results so far and the files still to score, checked before any work.
+
+    With ``resume`` and an existing ``json_path``, its results are kept (see :func:`load_results`) and their
+    images dropped from ``files``; otherwise ``json_path`` (if any) must be writable and, unless ``overwrite``,
+    not exist yet.
+    """
+    if resume and json_path is None:
+        raise ZSSRError("resuming needs the results JSON file (--json FILE)")
+    if resume and overwrite:
+        raise ZSSRError("choose resume (--resume: keep the file's results) or overwrite (--overwrite: replace them), "
+                        "not both")
+    result = EvalResult(scale, method, protocol, [], dict(settings or {}))
+    if json_path is None:
+        return result, files
+    if resume and Path(json_path).exists():
+        result = load_results(json_path, scale, method, protocol, settings)
+        done = {s.name for s in result.images}
+        return result, [f for f in files if f.stem not in done]
+    from .io import check_output_path
+
+    check_output_path(json_path, overwrite, (".json",))
+    return result, files
