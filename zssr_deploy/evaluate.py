@@ -12,6 +12,7 @@ PSNR on 0..255; SSIM of Wang et al. on Y.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +24,7 @@ import numpy as np
 from .errors import InvalidImageError, ZSSRError
 from .imageops.color import rgb_to_y255
 from .imageops.resize import imresize
-from .io import SUPPORTED_EXTENSIONS, read_image
+from .io import SUPPORTED_EXTENSIONS, check_output_path, read_image, write_bytes_atomic
 from .metrics import psnr, ssim
 
 __all__ = [
@@ -143,8 +144,6 @@ def load_results(path: str | Path, scale: int, method: str, protocol: str, setti
     Raises :class:`ZSSRError` when the file is not such a JSON or was made with another scale, method, protocol
     or settings (mixing them would make the mean meaningless).
     """
-    import json
-
     try:
         data = json.loads(Path(path).read_text())
         images = [ImageScore(str(i["name"]), float(i["psnr_y"]), float(i["ssim_y"]), float(i["seconds"]))
@@ -167,12 +166,12 @@ def select_images(files: list[Path], only: Sequence[str] = (), limit: int | None
     Raises :class:`ZSSRError` naming any ``only`` entry that matches no file.
     """
     if only:
-        stems = {f.stem for f in files}
+        stems, wanted = {f.stem for f in files}, set(only)
         missing = [n for n in only if n not in stems]
         if missing:
             raise ZSSRError(f"no image named {', '.join(map(repr, missing))} in the folder "
                             f"(names without extension: {', '.join(sorted(stems))})")
-        files = [f for f in files if f.stem in set(only)]
+        files = [f for f in files if f.stem in wanted]
     return files[:limit]
 
 
@@ -208,10 +207,6 @@ def evaluate_folder(
 def save_results(result: EvalResult, path: str | Path, overwrite: bool) -> None:
     """Write ``result.to_json()`` atomically (temporary file + rename); refuses to replace a file unless
     ``overwrite``."""
-    import json
-
-    from .io import check_output_path, write_bytes_atomic
-
     check_output_path(path, overwrite, (".json",))
     write_bytes_atomic(path, (json.dumps(result.to_json(), indent=2) + "\n").encode(), overwrite)
 
@@ -237,7 +232,5 @@ def start_run(files: list[Path], scale: int, method: str, protocol: str, setting
         result = load_results(json_path, scale, method, protocol, settings)
         done = {s.name for s in result.images}
         return result, [f for f in files if f.stem not in done]
-    from .io import check_output_path
-
     check_output_path(json_path, overwrite, (".json",))
     return result, files
