@@ -137,3 +137,40 @@ def test_load_results_checks_settings(tmp_path):
     assert load_results(p, 2, "zssr", "rgb", {"preset": "ideal", "seed": 0}).images == res.images
     with pytest.raises(ZSSRError, match="settings"):
         load_results(p, 2, "zssr", "rgb", {"preset": "gradual", "seed": 0})
+
+
+def test_evaluate_resume_continues_an_image_from_its_last_gradual_step(tmp_path, photo, monkeypatch):
+    """With --resume, ZSSR keeps the image in progress after each gradual step beside the JSON."""
+    import zssr_deploy.trainers.zssr as zssr_mod
+
+    d = tmp_path / "hr"
+    d.mkdir()
+    write_image(d / "a.png", photo[:48, :48])
+    args = ["evaluate", str(d), "--method", "zssr", "--preset", "gradual", "--max-iters", "2", "--device", "cpu"]
+    assert CliRunner().invoke(main, [*args, "--json", str(tmp_path / "ref.json")]).exit_code == 0
+
+    calls = []
+    real = zssr_mod._Trainer.train_step
+
+    def stop_in_step_3(self, *a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    out = tmp_path / "r.json"
+    with monkeypatch.context() as m:
+        m.setattr(zssr_mod._Trainer, "train_step", stop_in_step_3)
+        r = CliRunner().invoke(main, [*args, "--json", str(out), "--resume"])
+    assert r.exit_code != 0 and not out.exists()
+    assert (tmp_path / "r.a.ckpt").exists()
+    calls.clear()
+    with monkeypatch.context() as m:
+        m.setattr(zssr_mod._Trainer, "train_step", lambda self, *a, **k: (calls.append(1), real(self, *a, **k))[1])
+        r = CliRunner().invoke(main, [*args, "--json", str(out), "--resume"])
+    assert r.exit_code == 0, r.output
+    assert len(calls) == 4  # steps 3-6 of the 6-step schedule
+    assert not (tmp_path / "r.a.ckpt").exists()
+    ref = json.loads((tmp_path / "ref.json").read_text())["images"][0]
+    got = json.loads(out.read_text())["images"][0]
+    assert (got["psnr_y"], got["ssim_y"]) == (ref["psnr_y"], ref["ssim_y"])

@@ -144,3 +144,42 @@ def test_save_model_exists(lr_png, tmp_path):
 def test_tile_below_halo_fails_before_training(lr_png, tmp_path):
     r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST_ONNX, "--tile", "5")
     assert _one_error_line(r) and "halo" in r.output and "step 1/1" not in r.output
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_checkpoint_resumes_an_interrupted_fit(lr_png, tmp_path, monkeypatch):
+    """Stopped in its second step, fit-and-run --checkpoint resumes there and writes the uninterrupted image."""
+    import zssr_deploy.cli as cli
+
+    args = [*FAST, "--steps", "1.5;2", "--bp-iters", "1"]
+    ref = tmp_path / "ref.png"
+    assert run("fit-and-run", lr_png, "-o", ref, *args).exit_code == 0
+
+    class StopInStep2(cli._ProgressBar):
+        def __call__(self, p):
+            if p.step == 1:
+                raise _Stop
+            super().__call__(p)
+
+    ckpt, out = tmp_path / "fit.ckpt", tmp_path / "sr.png"
+    with monkeypatch.context() as m:
+        m.setattr(cli, "_ProgressBar", StopInStep2)
+        r = run("fit-and-run", lr_png, "-o", out, *args, "--checkpoint", ckpt)
+    assert isinstance(r.exception, _Stop) and ckpt.exists() and not out.exists()
+    r = run("fit-and-run", lr_png, "-o", out, *args, "--checkpoint", ckpt)
+    assert r.exit_code == 0, r.output
+    assert not ckpt.exists()  # spent once the output is written
+    np.testing.assert_array_equal(read_image(out).pixels, read_image(ref).pixels)
+
+
+def test_bad_checkpoint_one_line_error(lr_png, tmp_path):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"junk")
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST, "--checkpoint", bad)
+    assert _one_error_line(r) and "not a readable zssr-deploy checkpoint" in r.output
+    assert bad.read_bytes() == b"junk" and not (tmp_path / "o.png").exists()
+    r = run("fit", lr_png, "-o", tmp_path / "m.onnx", *FAST[:-2], "--checkpoint", tmp_path / "nope" / "c.ckpt")
+    assert _one_error_line(r) and "does not exist" in r.output

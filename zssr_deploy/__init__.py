@@ -11,6 +11,7 @@ from typing import Any
 
 from ._version import __version__
 from .errors import (
+    CheckpointError,
     ConfigError,
     ImageReadError,
     ImageWriteError,
@@ -36,6 +37,7 @@ _LAZY = {
 
 __all__ = [
     "PRESETS",
+    "CheckpointError",
     "ConfigError",
     "FitResult",
     "Image",

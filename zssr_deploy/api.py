@@ -32,6 +32,12 @@ def _auto_tile(tile: int | None, hw: tuple[int, ...]) -> int | None:
     return tile
 
 
+def _remove_checkpoint(checkpoint: str | Path | None) -> None:
+    """A finished fit's checkpoint is spent: remove it (only after the result is safely written)."""
+    if checkpoint is not None:
+        Path(checkpoint).unlink(missing_ok=True)
+
+
 def build_config(preset: str = "ideal", scale: object = 2.0, max_iters: int | None = None, seed: int = 0,
                  device: str = "auto", precision: str = "auto", **overrides: object):
     """A :class:`~zssr_deploy.trainers.config.ZSSRConfig` from a preset name, a final scale and overrides."""
@@ -47,13 +53,17 @@ def build_config(preset: str = "ideal", scale: object = 2.0, max_iters: int | No
 
 
 def zssr_upscaler(preset: str = "ideal", max_iters: int | None = None, seed: int = 0, device: str = "auto",
-                  precision: str = "auto") -> Callable[[np.ndarray, float], np.ndarray]:
-    """An upscaler for :func:`zssr_deploy.evaluate.evaluate_folder` that fits ZSSR to each LR image."""
+                  precision: str = "auto", checkpoint: str | Path | None = None,
+                  ) -> Callable[[np.ndarray, float], np.ndarray]:
+    """An upscaler for :func:`zssr_deploy.evaluate.evaluate_folder` that fits ZSSR to each LR image.
+
+    ``checkpoint``: see :func:`zssr_deploy.trainers.zssr.fit` (give one upscaler per image).
+    """
     from .trainers.zssr import fit
 
     def upscale(lr: np.ndarray, scale: float) -> np.ndarray:
         cfg = build_config(preset, scale, max_iters, seed, device, precision)
-        result = fit(lr, cfg)
+        result = fit(lr, cfg, checkpoint=checkpoint)
         log.info("fit: %s, %.1f s", [(s.iterations, s.learning_rate_drops) for s in result.steps], result.seconds)
         return result.output
 
@@ -79,11 +89,13 @@ def upscale_image(input_path: str | Path, output_path: str | Path, scale: object
                   device: str = "auto", precision: str = "auto", gt_path: str | Path | None = None,
                   overwrite: bool = False, progress=None, engine: str = "onnx", save_model: str | Path | None = None,
                   tile: int | None = None, provider: str = "auto", tile_progress=None,
-                  **overrides: object) -> FitAndRunReport:
+                  checkpoint: str | Path | None = None, **overrides: object) -> FitAndRunReport:
     """Read an image, fit ZSSR, super-resolve it and write the result (alpha upscaled with bicubic).
 
     ``engine="onnx"`` (default) exports the fitted pipeline and runs the final inference through ONNX Runtime
     (tiled when ``tile`` is given), exactly as ``zssr-deploy run`` would; ``"torch"`` uses the torch module.
+    ``checkpoint``: a file for the training state between gradual steps; an existing one is resumed from
+    (same image and settings), and it is removed once the output is written.
     """
     from .trainers.zssr import fit
 
@@ -104,7 +116,8 @@ def upscale_image(input_path: str | Path, output_path: str | Path, scale: object
         halo = halo_for(cfg.final_scale, cfg.depth, cfg.back_projection_iters[-1], ks)
         if tile < halo:
             raise ConfigError(f"tile {tile} is smaller than the model's halo of {halo} LR pixels: use --tile {halo} or more")
-    result = fit(img.pixels, cfg, kernel=kernel, progress=progress, final_inference=engine == "torch")
+    result = fit(img.pixels, cfg, kernel=kernel, progress=progress, final_inference=engine == "torch",
+                 checkpoint=checkpoint)
     model_path, providers = None, ["torch"]
     if engine == "onnx":
         from .exporters import export_pipeline, training_summary
@@ -129,6 +142,7 @@ def upscale_image(input_path: str | Path, output_path: str | Path, scale: object
         h, w = sr.shape[:2]
         alpha = np.clip(imresize(img.alpha, cfg.final_scale, output_shape=(h, w)), 0.0, 1.0)
     write_image(out, sr, alpha=alpha, bit_depth=img.bit_depth, overwrite=overwrite)
+    _remove_checkpoint(checkpoint)
     psnr_v = ssim_v = None
     if gt is not None:
         psnr_v, ssim_v = score_output(sr, gt, int(round(max(cfg.final_scale))))
@@ -141,8 +155,11 @@ def fit_model(input_path: str | Path, model_path: str | Path, scale: object = 2.
               kernel_path: str | Path | None = None, max_iters: int | None = None, seed: int = 0,
               device: str = "auto", precision: str = "auto", overwrite: bool = False, progress=None,
               static_shape: tuple[int, int] | None = None, network_only: bool = False,
-              **overrides: object) -> tuple[Path, list[int], float]:
-    """Fit ZSSR to an image and export the result to ONNX (the pipeline, or the network alone)."""
+              checkpoint: str | Path | None = None, **overrides: object) -> tuple[Path, list[int], float]:
+    """Fit ZSSR to an image and export the result to ONNX (the pipeline, or the network alone).
+
+    ``checkpoint``: as in :func:`upscale_image`; removed once the model is written.
+    """
     from .exporters import export_network, export_pipeline, training_summary
     from .trainers.zssr import fit
 
@@ -150,12 +167,13 @@ def fit_model(input_path: str | Path, model_path: str | Path, scale: object = 2.
     img = read_image(input_path)
     kernel = load_kernel(kernel_path) if kernel_path is not None else None
     cfg = build_config(preset, scale, max_iters, seed, device, precision, **overrides)
-    result = fit(img.pixels, cfg, kernel=kernel, progress=progress, final_inference=False)
+    result = fit(img.pixels, cfg, kernel=kernel, progress=progress, final_inference=False, checkpoint=checkpoint)
     summary = {**training_summary(result.steps, result.seconds, result.precision, result.device), **cfg.extra}
     if network_only:
         path = export_network(result.pipeline.net, model_path, result.pipeline.scale, summary, static_shape, overwrite)
     else:
         path = export_pipeline(result.pipeline, model_path, summary, static_shape, overwrite)
+    _remove_checkpoint(checkpoint)
     return path, [s.iterations for s in result.steps], result.seconds
 
 

@@ -81,7 +81,8 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write results as JSON.")
 @click.option("--resume", is_flag=True,
               help="With --json: keep the images already in that file, score the rest, and rewrite the file "
-                   "after each image (an interrupted run loses at most the image in progress).")
+                   "after each image; with ZSSR, the image in progress is also kept after each gradual step "
+                   "(FILE's name.IMAGE.ckpt beside it), so an interrupted run loses at most the step in progress.")
 @click.option("--preset", default="ideal", show_default=True, help="ZSSR preset (with --method zssr).")
 @click.option("--max-iters", type=int, default=None, help="ZSSR: cap on training iterations.")
 @click.option("--seed", type=int, default=0, show_default=True, help="ZSSR: random seed.")
@@ -94,7 +95,15 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
              json_out: str | None, resume: bool, preset: str, max_iters: int | None, seed: int, device: str,
              precision: str, overwrite: bool) -> None:
     """Score a folder of HR images: mod-crop, make the LR input, upscale with METHOD, score Y-PSNR/SSIM."""
-    from .evaluate import bicubic_upscaler, iter_scores, list_images, save_results, select_images, start_run
+    from .evaluate import (
+        bicubic_upscaler,
+        iter_scores,
+        list_images,
+        save_results,
+        select_images,
+        start_run,
+        step_checkpoint_path,
+    )
 
     if scale < 2:
         raise click.BadParameter("scale must be an integer >= 2", param_hint="--scale")
@@ -105,17 +114,22 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
     result, todo = start_run(files, scale, method, protocol, settings, json_out, resume, overwrite)
     if resume and len(todo) < len(files):
         click.echo(f"resuming {json_out}: {len(result.images)} image(s) already scored, {len(todo)} to go", err=True)
-    upscaler = bicubic_upscaler
-    if method == "zssr":
-        from .api import zssr_upscaler
-
-        upscaler = zssr_upscaler(preset=preset, max_iters=max_iters, seed=seed, device=device, precision=precision)
     with click.progressbar(todo, label=f"{method} x{scale}", file=sys.stderr,
                            item_show_func=lambda f: f.stem if f else "") as bar:
         for f in bar:
+            upscaler, ckpt = bicubic_upscaler, None
+            if method == "zssr":
+                from .api import zssr_upscaler
+
+                # a resumable run also keeps the image in progress, step by step (gradual presets)
+                ckpt = step_checkpoint_path(json_out, f.stem) if resume else None  # type: ignore[arg-type]
+                upscaler = zssr_upscaler(preset=preset, max_iters=max_iters, seed=seed, device=device,
+                                         precision=precision, checkpoint=ckpt)
             result.images.extend(iter_scores([f], scale, upscaler, protocol))
             if resume:  # an interrupted run keeps every finished image
                 save_results(result, json_out, overwrite=True)  # type: ignore[arg-type]
+                if ckpt is not None:
+                    ckpt.unlink(missing_ok=True)
     for s in result.images:
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")
     if result.images:
@@ -146,6 +160,12 @@ def _fit_options(func: F) -> F:
     for opt in reversed(opts):
         func = opt(func)
     return func
+
+
+_checkpoint_option = click.option(
+    "--checkpoint", type=click.Path(dir_okay=False), default=None,
+    help="Keep the training state in FILE after each gradual step; if FILE exists, resume from it "
+         "(same image and settings). Removed once the result is written.")
 
 
 def _overrides(steps: str | None, bp_iters: str | None, no_ensemble: bool, noise_std: float | None,
@@ -216,11 +236,13 @@ class _ProgressBar:
 @click.option("--engine", type=click.Choice(["onnx", "torch"]), default="onnx", show_default=True,
               help="Final inference through the exported ONNX graph (default) or the torch module.")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT (and --save-model) if they exist.")
+@_checkpoint_option
 @_user_errors
 def fit_and_run(input_path: str, output: str, scale: str, preset: str, kernel_path: str | None, steps: str | None,
                 bp_iters: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
                 max_iters: int | None, seed: int, device: str, precision: str, gt_path: str | None,
-                save_model: str | None, tile: int | None, provider: str, engine: str, overwrite: bool) -> None:
+                save_model: str | None, tile: int | None, provider: str, engine: str, overwrite: bool,
+                checkpoint: str | None) -> None:
     """Fit ZSSR to INPUT and write its super-resolved version to OUTPUT."""
     from .api import upscale_image
 
@@ -229,7 +251,7 @@ def fit_and_run(input_path: str, output: str, scale: str, preset: str, kernel_pa
         report = upscale_image(input_path, output, scale=scale, preset=preset, kernel_path=kernel_path,
                                max_iters=max_iters, seed=seed, device=device, precision=precision, gt_path=gt_path,
                                overwrite=overwrite, progress=bar, engine=engine, save_model=save_model, tile=tile,
-                               provider=provider, tile_progress=tiles,
+                               provider=provider, tile_progress=tiles, checkpoint=checkpoint,
                                **_overrides(steps, bp_iters, no_ensemble, noise_std, crop_size, scale, preset))
     finally:
         bar.close()
@@ -279,11 +301,12 @@ def _parse_shape(value: str | None) -> tuple[int, int] | None:
 @click.option("--static-shape", default=None, help="Fixed input size H,W (tiles for TensorRT / CUDA graphs).")
 @click.option("--network-only", is_flag=True, help="Export the network alone instead of the whole pipeline.")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@_checkpoint_option
 @_user_errors
 def fit_cmd(input_path: str, output: str, scale: str, preset: str, kernel_path: str | None, steps: str | None,
             bp_iters: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
             max_iters: int | None, seed: int, device: str, precision: str, static_shape: str | None,
-            network_only: bool, overwrite: bool) -> None:
+            network_only: bool, overwrite: bool, checkpoint: str | None) -> None:
     """Fit ZSSR to INPUT and export the image-specific inference to an ONNX model."""
     from .api import fit_model
 
@@ -292,7 +315,7 @@ def fit_cmd(input_path: str, output: str, scale: str, preset: str, kernel_path: 
         path, iters, seconds = fit_model(input_path, output, scale=scale, preset=preset, kernel_path=kernel_path,
                                          max_iters=max_iters, seed=seed, device=device, precision=precision,
                                          overwrite=overwrite, progress=bar, static_shape=_parse_shape(static_shape),
-                                         network_only=network_only,
+                                         network_only=network_only, checkpoint=checkpoint,
                                          **_overrides(steps, bp_iters, no_ensemble, noise_std, crop_size, scale, preset))
     finally:
         bar.close()

@@ -35,6 +35,10 @@ class ConfigError(ZSSRError):
     """A setting is out of range or inconsistent with another one."""
 
 
+class CheckpointError(ZSSRError):
+    """A training checkpoint is unreadable, or was written for another image, kernel, settings or version."""
+
+
 class ModelError(ZSSRError):
     """An ONNX model file is unreadable, not a zssr-deploy model, or of an incompatible format version."""
 

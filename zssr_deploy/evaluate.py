@@ -211,6 +211,13 @@ def save_results(result: EvalResult, path: str | Path, overwrite: bool) -> None:
     write_bytes_atomic(path, (json.dumps(result.to_json(), indent=2) + "\n").encode(), overwrite)
 
 
+def step_checkpoint_path(json_path: str | Path, image_name: str) -> Path:
+    """Where a resumable run keeps the training state of the image in progress, beside its results JSON
+    (``results.json`` -> ``results.<image>.ckpt``); removed once the image is scored."""
+    p = Path(json_path)
+    return p.with_name(f"{p.stem}.{image_name}.ckpt")
+
+
 def start_run(files: list[Path], scale: int, method: str, protocol: str, settings: dict | None = None,
               json_path: str | Path | None = None, resume: bool = False,
               overwrite: bool = False) -> tuple[EvalResult, list[Path]]:

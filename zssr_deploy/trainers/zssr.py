@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from ..models.network import ZSSRNet
 from ..models.pipeline import ZSSRPipeline
 from ..models.resize import Resize
 from .augment import AugmentSettings, sample_father
+from .checkpoint import check_checkpoint_path, fingerprint, load_checkpoint, save_checkpoint
 from .config import ZSSRConfig
 from .lr_policy import LearningRatePolicy
 
@@ -185,6 +187,18 @@ class _Trainer:
         #: the image the current step super-resolves, ``(C, H, W)`` on the device
         self.current_input = torch.empty(0)
 
+    def state(self) -> dict:
+        """Everything that carries over between scale steps: weights, Adam moments, every random state."""
+        return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "rng": self.rng.bit_generator.state, "gen": self.gen.get_state(), "torch_rng": torch.get_rng_state()}
+
+    def load_state(self, state: dict) -> None:
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+        self.gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+
     def autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
@@ -248,6 +262,10 @@ def _to_tensor(img: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).to(device)
 
 
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.permute(1, 2, 0).cpu().numpy()
+
+
 @torch.no_grad()
 def run_pipeline(pipeline: ZSSRPipeline, lr: np.ndarray, device: torch.device) -> np.ndarray:
     """Apply an inference pipeline to an ``HxWxC`` float32 image; returns ``H'xW'xC`` float32."""
@@ -258,7 +276,7 @@ def run_pipeline(pipeline: ZSSRPipeline, lr: np.ndarray, device: torch.device) -
 
 def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray | None = None,
         progress: Callable[[Progress], None] | None = None, net_tile: int | None = 512,
-        final_inference: bool = True) -> FitResult:
+        final_inference: bool = True, checkpoint: str | Path | None = None) -> FitResult:
     """Fit ZSSR to ``image`` and super-resolve it.
 
     Args:
@@ -270,9 +288,15 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
         net_tile: final inference runs the network in tiles of this many HR pixels (exact).
         final_inference: run the last step's pipeline here; False when the caller runs the exported model
             instead (``output`` is then the last pipeline's input).
+        checkpoint: a file for the training state after each finished scale step but the last (gradual SR).
+            If it exists, the fit resumes after the step it holds and gives the same output as an
+            uninterrupted fit. The caller removes it when it no longer needs it.
 
     Returns:
         A :class:`FitResult`; ``output`` has shape ``(ceil(H*sy), ceil(W*sx), C)`` for the final factor.
+
+    Raises:
+        CheckpointError: ``checkpoint`` exists but is damaged or belongs to another image, kernel or settings.
     """
     config = config or ZSSRConfig()
     k = validate_kernel(kernel) if kernel is not None else None
@@ -295,16 +319,37 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
     summaries: list[StepSummary] = []
     pipeline: ZSSRPipeline | None = None
     output = img
+    n_steps = len(config.scale_factors)
+    print_, state = "", None
+    if checkpoint is not None:
+        check_checkpoint_path(checkpoint)
+        print_ = fingerprint(img, config, k)
+        state = load_checkpoint(checkpoint, print_)
+    steps_done, current_index, seconds_before = 0, 0, 0.0
+    if state is not None:
+        # Resume after the last finished step: the sources (earlier outputs), the current input after any
+        # base change, the weights and Adam moments, and every random state, exactly as they were.
+        trainer.load_state(state["trainer"])
+        sources = [s.to(device) for s in state["sources"]]
+        steps_done, current_index = int(state["steps_done"]), int(state["current_index"])
+        base, base_changes = tuple(state["base"]), list(state["base_changes"])
+        summaries = [StepSummary(**d) for d in state["summaries"]]
+        seconds_before = float(state["seconds"])
+        trainer.current_input = sources[current_index]
+        current, output = _to_numpy(sources[current_index]), _to_numpy(sources[-1])
+        log.info("resuming from %s after step %d/%d", checkpoint, steps_done, n_steps)
     for i, (sf, bp) in enumerate(zip(config.scale_factors, config.back_projection_iters)):
+        if i < steps_done:
+            continue
         rel = (sf[0] / base[0], sf[1] / base[1])
         step_kernel = shift_kernel(k, rel) if k is not None else None
         step = _Step(trainer, rel, step_kernel)
-        log.info("step %d/%d: x%s (relative x%s)", i + 1, len(config.scale_factors), sf, rel)
-        summaries.append(trainer.train_step(step, sources, base_scales, progress, i, len(config.scale_factors)))
+        log.info("step %d/%d: x%s (relative x%s)", i + 1, n_steps, sf, rel)
+        summaries.append(trainer.train_step(step, sources, base_scales, progress, i, n_steps))
         pipeline = ZSSRPipeline(trainer.net, rel, "cubic" if step_kernel is None else step_kernel, bp,
                                 config.ensemble, net_tile=net_tile)
         pipeline_input = current
-        if i == len(config.scale_factors) - 1 and not final_inference:
+        if i == n_steps - 1 and not final_inference:
             break
         trainer.net.eval()
         output = run_pipeline(pipeline, current, device)
@@ -314,9 +359,16 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
             base_changes.pop(0)
             base = sf
             current = output
+            current_index = len(sources) - 1
             trainer.current_input = sources[-1]
             log.info("base changed to x%s", sf)
+        if checkpoint is not None and i < n_steps - 1:
+            save_checkpoint(checkpoint, print_, {
+                "steps_done": i + 1, "trainer": trainer.state(), "sources": [s.cpu() for s in sources],
+                "current_index": current_index, "base": base, "base_changes": base_changes,
+                "summaries": [asdict(sm) for sm in summaries], "seconds": seconds_before + time.perf_counter() - t0})
     assert pipeline is not None
     pipeline = pipeline.to("cpu").eval().to(memory_format=torch.contiguous_format)
     return FitResult(output=output, pipeline=pipeline, pipeline_input=pipeline_input, steps=summaries,
-                     seconds=time.perf_counter() - t0, device=str(device), precision=trainer.precision)
+                     seconds=seconds_before + time.perf_counter() - t0, device=str(device),
+                     precision=trainer.precision)

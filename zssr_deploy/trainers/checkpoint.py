@@ -1,0 +1,91 @@
+"""Training state saved between the scale steps of a gradual fit, so that an interrupted fit resumes.
+
+A gradual fit (the paper's 6-step x2 schedule, or x4 with a base change) costs hours on a CPU; a checkpoint
+written after each finished step loses at most the step in progress. The file holds tensors and plain
+Python values only, and is read with ``torch.load(weights_only=True)``: loading a checkpoint never runs code.
+
+A checkpoint belongs to one image, kernel, configuration and package version (its *fingerprint*): resuming
+with anything else would silently mix two fits, so it is refused instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .._version import __version__
+from ..errors import CheckpointError
+from ..io import write_bytes_atomic
+from .config import ZSSRConfig
+
+__all__ = ["check_checkpoint_path", "fingerprint", "load_checkpoint", "save_checkpoint"]
+
+log = logging.getLogger(__name__)
+
+FORMAT = "zssr-deploy-checkpoint/1"
+
+
+def fingerprint(image: np.ndarray, config: ZSSRConfig, kernel: np.ndarray | None) -> str:
+    """SHA-256 over the input pixels, the kernel, every setting and the package version."""
+    h = hashlib.sha256()
+    img = np.ascontiguousarray(image, dtype=np.float32)
+    h.update(repr(img.shape).encode())
+    h.update(img.tobytes())
+    if kernel is not None:
+        k = np.ascontiguousarray(kernel, dtype=np.float64)
+        h.update(repr(k.shape).encode())
+        h.update(k.tobytes())
+    h.update(repr(config).encode())  # the dataclass repr lists every field
+    h.update(__version__.encode())
+    return h.hexdigest()
+
+
+def check_checkpoint_path(path: str | Path) -> Path:
+    """Check before any training that a checkpoint can be written at ``path`` (an existing writable folder)."""
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise CheckpointError(f"checkpoint path {str(p)!r} is a folder; give a file name")
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise CheckpointError(f"checkpoint folder {str(folder)!r} is not writable")
+    return p
+
+
+def save_checkpoint(path: str | Path, print_: str, state: dict) -> None:
+    """Write ``state`` (tensors, numbers, strings, lists, tuples, dicts) atomically to ``path``."""
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, "fingerprint": print_, **state}, buf)
+    write_bytes_atomic(path, buf.getvalue(), overwrite=True)
+    log.info("checkpoint: %s (after step %d)", path, state.get("steps_done", -1))
+
+
+def load_checkpoint(path: str | Path, print_: str) -> dict | None:
+    """The state saved at ``path``, or None when there is no file.
+
+    Raises:
+        CheckpointError: the file is not a checkpoint, is damaged, or belongs to another fit (other image,
+            kernel, settings or package version). The file is left as it is.
+    """
+    p = Path(path)
+    if not p.exists():
+        return None
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged file
+        raise CheckpointError(f"{str(p)!r} is not a readable zssr-deploy checkpoint ({type(exc).__name__}); "
+                              "delete it to start the fit afresh") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{str(p)!r} is not a zssr-deploy checkpoint of format {FORMAT}; "
+                              "delete it to start the fit afresh")
+    if state.get("fingerprint") != print_:
+        raise CheckpointError(f"{str(p)!r} was written for another image, kernel, settings or zssr-deploy version; "
+                              "delete it or choose another checkpoint path")
+    return state
