@@ -132,9 +132,11 @@ def test_load_results_checks_settings(tmp_path):
     from zssr_deploy.evaluate import EvalResult, ImageScore, load_results
 
     p = tmp_path / "z.json"
-    res = EvalResult(2, "zssr", "rgb", [ImageScore("x", 30.0, 0.9, 1.0)], {"preset": "ideal", "seed": 0})
+    res = EvalResult(2, "zssr", "rgb", [ImageScore("x", 30.0, 0.9, 1.0, {"iterations": [5]})],
+                     {"preset": "ideal", "seed": 0})
     p.write_text(json.dumps(res.to_json()))
-    assert load_results(p, 2, "zssr", "rgb", {"preset": "ideal", "seed": 0}).images == res.images
+    back = load_results(p, 2, "zssr", "rgb", {"preset": "ideal", "seed": 0}).images
+    assert back == res.images and back[0].fit == {"iterations": [5]}
     with pytest.raises(ZSSRError, match="settings"):
         load_results(p, 2, "zssr", "rgb", {"preset": "gradual", "seed": 0})
 
@@ -174,3 +176,7 @@ def test_evaluate_resume_continues_an_image_from_its_last_gradual_step(tmp_path,
     ref = json.loads((tmp_path / "ref.json").read_text())["images"][0]
     got = json.loads(out.read_text())["images"][0]
     assert (got["psnr_y"], got["ssim_y"]) == (ref["psnr_y"], ref["ssim_y"])
+    # the JSON says how each fit went, a resumed one included
+    assert ref["fit"]["resumed_steps"] == 0 and got["fit"]["resumed_steps"] == 2
+    assert got["fit"]["iterations"] == ref["fit"]["iterations"] == [2] * 6
+    assert got["fit"]["fit_seconds"] >= got["seconds"]  # counts the steps done before the interruption

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,8 @@ from .imageops.kernels import load_kernel
 from .imageops.resize import imresize
 from .io import check_output_path, read_image, write_image
 
-__all__ = ["FitAndRunReport", "build_config", "fit_model", "run_model", "upscale_image", "zssr_upscaler"]
+__all__ = ["FitAndRunReport", "ZSSRUpscaler", "build_config", "fit_model", "run_model", "upscale_image",
+           "zssr_upscaler"]
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +52,37 @@ def build_config(preset: str = "ideal", scale: object = 2.0, max_iters: int | No
     return cfg.replace(**changes)
 
 
-def zssr_upscaler(preset: str = "ideal", max_iters: int | None = None, seed: int = 0, device: str = "auto",
-                  precision: str = "auto", checkpoint: str | Path | None = None,
-                  ) -> Callable[[np.ndarray, float], np.ndarray]:
+class ZSSRUpscaler:
     """An upscaler for :func:`zssr_deploy.evaluate.evaluate_folder` that fits ZSSR to each LR image.
 
-    ``checkpoint``: see :func:`zssr_deploy.trainers.zssr.fit` (give one upscaler per image).
+    After each call, ``last_fit`` says how the fit went: iterations and learning-rate drops per step, total
+    fit seconds (across a resume) and the steps restored from ``checkpoint``
+    (see :func:`zssr_deploy.trainers.zssr.fit`; give one upscaler per image when using a checkpoint).
     """
-    from .trainers.zssr import fit
 
-    def upscale(lr: np.ndarray, scale: float) -> np.ndarray:
-        cfg = build_config(preset, scale, max_iters, seed, device, precision)
-        result = fit(lr, cfg, checkpoint=checkpoint)
+    def __init__(self, preset: str = "ideal", max_iters: int | None = None, seed: int = 0, device: str = "auto",
+                 precision: str = "auto", checkpoint: str | Path | None = None) -> None:
+        self.preset, self.max_iters, self.seed = preset, max_iters, seed
+        self.device, self.precision, self.checkpoint = device, precision, checkpoint
+        self.last_fit: dict = {}
+
+    def __call__(self, lr: np.ndarray, scale: float) -> np.ndarray:
+        from .trainers.zssr import fit
+
+        cfg = build_config(self.preset, scale, self.max_iters, self.seed, self.device, self.precision)
+        result = fit(lr, cfg, checkpoint=self.checkpoint)
+        self.last_fit = {"iterations": [s.iterations for s in result.steps],
+                         "learning_rate_drops": [list(s.learning_rate_drops) for s in result.steps],
+                         "fit_seconds": round(result.seconds, 3), "resumed_steps": result.resumed_steps,
+                         "device": result.device, "precision": result.precision}
         log.info("fit: %s, %.1f s", [(s.iterations, s.learning_rate_drops) for s in result.steps], result.seconds)
         return result.output
 
-    return upscale
+
+def zssr_upscaler(preset: str = "ideal", max_iters: int | None = None, seed: int = 0, device: str = "auto",
+                  precision: str = "auto", checkpoint: str | Path | None = None) -> ZSSRUpscaler:
+    """A :class:`ZSSRUpscaler` (kept for callers of the earlier function)."""
+    return ZSSRUpscaler(preset, max_iters, seed, device, precision, checkpoint)
 
 
 @dataclass(frozen=True)

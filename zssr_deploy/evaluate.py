@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ from .metrics import psnr, ssim
 
 __all__ = [
     "EvalResult", "ImageScore", "Upscaler", "bicubic_upscaler", "evaluate_folder", "load_results", "mod_crop",
-    "save_results", "score_image", "select_images", "start_run",
+    "save_results", "score_image", "select_images", "start_run", "step_checkpoint_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,10 @@ class ImageScore:
     psnr_y: float
     ssim_y: float
     seconds: float
+    """Wall time of the upscaler call that produced the output (a resumed fit: only the resumed part)."""
+    fit: dict = field(default_factory=dict, compare=False)
+    """What the upscaler reports about its work (ZSSR: iterations and learning-rate drops per step, total
+    fit seconds across resumes, steps restored from a checkpoint); written to JSON only when not empty."""
 
 
 def luma8(rgb: np.ndarray) -> np.ndarray:
@@ -129,7 +133,8 @@ class EvalResult:
             "protocol": self.protocol,
             "mean": {"psnr_y": round(self.mean_psnr, 4), "ssim_y": round(self.mean_ssim, 6)},
             "images": [
-                {"name": s.name, "psnr_y": round(s.psnr_y, 4), "ssim_y": round(s.ssim_y, 6), "seconds": round(s.seconds, 3)}
+                {"name": s.name, "psnr_y": round(s.psnr_y, 4), "ssim_y": round(s.ssim_y, 6),
+                 "seconds": round(s.seconds, 3), **({"fit": s.fit} if s.fit else {})}
                 for s in self.images
             ],
         }
@@ -146,7 +151,8 @@ def load_results(path: str | Path, scale: int, method: str, protocol: str, setti
     """
     try:
         data = json.loads(Path(path).read_text())
-        images = [ImageScore(str(i["name"]), float(i["psnr_y"]), float(i["ssim_y"]), float(i["seconds"]))
+        images = [ImageScore(str(i["name"]), float(i["psnr_y"]), float(i["ssim_y"]), float(i["seconds"]),
+                             dict(i.get("fit", {})))
                   for i in data["images"]]
         found = (int(data["scale"]), str(data["method"]), str(data["protocol"]), dict(data.get("settings", {})))
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -191,6 +197,9 @@ def iter_scores(
     for f in files:
         img = read_image(f)
         score = score_image(img.pixels.astype(np.float64), scale, upscaler, protocol, name=f.stem)
+        report = getattr(upscaler, "last_fit", None)  # upscalers that train say how (see api.ZSSRUpscaler)
+        if report:
+            score = replace(score, fit=dict(report))
         log.info("%s: %.2f dB / %.4f (%.1f s)", f.stem, score.psnr_y, score.ssim_y, score.seconds)
         yield score
 

@@ -76,6 +76,8 @@ class FitResult:
     seconds: float = 0.0
     device: str = "cpu"
     precision: str = "fp32"
+    resumed_steps: int = 0
+    """Scale steps restored from a checkpoint rather than trained in this call (``seconds`` counts both)."""
 
 
 def resolve_device(device: str) -> torch.device:
@@ -371,4 +373,4 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
     pipeline = pipeline.to("cpu").eval().to(memory_format=torch.contiguous_format)
     return FitResult(output=output, pipeline=pipeline, pipeline_input=pipeline_input, steps=summaries,
                      seconds=seconds_before + time.perf_counter() - t0, device=str(device),
-                     precision=trainer.precision)
+                     precision=trainer.precision, resumed_steps=steps_done)
