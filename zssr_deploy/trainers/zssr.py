@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError, InvalidImageError, KernelError
+from ..errors import CheckpointError, ConfigError, InvalidImageError, KernelError
 from ..imageops.kernels import shift_kernel, validate_kernel
 from ..models.network import ZSSRNet
 from ..models.pipeline import ZSSRPipeline
@@ -334,6 +334,9 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
         trainer.load_state(state["trainer"])
         sources = [s.to(device) for s in state["sources"]]
         steps_done, current_index = int(state["steps_done"]), int(state["current_index"])
+        if not 1 <= steps_done < n_steps:
+            raise CheckpointError(f"{str(checkpoint)!r} holds {steps_done} finished steps of {n_steps}; "
+                                  "delete it to start the fit afresh")
         base, base_changes = tuple(state["base"]), list(state["base_changes"])
         summaries = [StepSummary(**d) for d in state["summaries"]]
         seconds_before = float(state["seconds"])
