@@ -31,12 +31,14 @@ def lr(photo):
     return imresize(photo, 0.5)[:20, :22].astype(np.float32)
 
 
+@pytest.mark.parametrize("fresh_adam", [True, False])  # False: Adam's moments carry over and are restored too
 @pytest.mark.parametrize("stop_at", [1, 2])
-def test_resumed_fit_equals_uninterrupted(lr, tmp_path, stop_at, monkeypatch):
-    ref = fit(lr, CFG)
+def test_resumed_fit_equals_uninterrupted(lr, tmp_path, stop_at, fresh_adam, monkeypatch):
+    cfg = CFG.replace(fresh_optimizer_each_step=fresh_adam)
+    ref = fit(lr, cfg)
     ckpt = tmp_path / "fit.ckpt"
     with pytest.raises(Interrupt):
-        fit(lr, CFG, progress=_interrupt_at(stop_at), checkpoint=ckpt)
+        fit(lr, cfg, progress=_interrupt_at(stop_at), checkpoint=ckpt)
     assert ckpt.exists()
 
     trained_steps = []
@@ -47,7 +49,7 @@ def test_resumed_fit_equals_uninterrupted(lr, tmp_path, stop_at, monkeypatch):
         return real(self, step, *args, **kwargs)
 
     monkeypatch.setattr(zssr_mod._Trainer, "train_step", spy)
-    res = fit(lr, CFG, checkpoint=ckpt)
+    res = fit(lr, cfg, checkpoint=ckpt)
     # only the steps after the checkpoint were trained again (relative factors: x1.5 after the base change)
     assert trained_steps == [(2.0, 2.0), (1.5, 1.5)][stop_at - 1:]
     np.testing.assert_array_equal(res.output, ref.output)  # bit-exact on CPU

@@ -122,3 +122,23 @@ def test_presets_and_schedules():
     assert parse_scale("2,1.5") == (2.0, 1.5)
     with pytest.raises(ConfigError):
         parse_scale("abc")
+
+
+@pytest.mark.parametrize("fresh,expected", [(True, [4, 4]), (False, [4, 8])])
+def test_adam_moments_restart_with_each_scale_step(photo, monkeypatch, fresh, expected):
+    """By default each gradual step starts Adam afresh (weights kept); False keeps the moments, as the
+    released code did. Adam's step counter tells which."""
+    counts = []
+    real = zssr_mod._Trainer.train_step
+
+    def spy(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        counts.append(int(next(iter(self.optimizer.state.values()))["step"]))
+        return out
+
+    monkeypatch.setattr(zssr_mod._Trainer, "train_step", spy)
+    lr = imresize(photo, 0.5)[:24, :24].astype(np.float32)
+    cfg = ZSSRConfig(scale_factors=((1.5, 1.5), (2.0, 2.0)), back_projection_iters=(1, 1), max_iters=4,
+                     crop_size=16, device="cpu", fresh_optimizer_each_step=fresh)
+    fit(lr, cfg)
+    assert counts == expected

@@ -225,6 +225,9 @@ class _Trainer:
         t0 = time.perf_counter()
         aug = AugmentSettings.from_config(cfg)
         policy = LearningRatePolicy.from_config(cfg)
+        if cfg.fresh_optimizer_each_step:
+            # a new scale step is a new objective: stale second moments would blow up its first updates
+            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate)
         for group in self.optimizer.param_groups:
             group["lr"] = policy.lr
         regions = self.test_regions(self.current_input[None])
