@@ -61,15 +61,17 @@ class ZSSRUpscaler:
     """
 
     def __init__(self, preset: str = "ideal", max_iters: int | None = None, seed: int = 0, device: str = "auto",
-                 precision: str = "auto", checkpoint: str | Path | None = None) -> None:
+                 precision: str = "auto", checkpoint: str | Path | None = None, **overrides: object) -> None:
         self.preset, self.max_iters, self.seed = preset, max_iters, seed
         self.device, self.precision, self.checkpoint = device, precision, checkpoint
+        self.overrides = dict(overrides)  # further ZSSRConfig fields (e.g. fresh_optimizer_each_step)
         self.last_fit: dict = {}
 
     def __call__(self, lr: np.ndarray, scale: float) -> np.ndarray:
         from .trainers.zssr import fit
 
-        cfg = build_config(self.preset, scale, self.max_iters, self.seed, self.device, self.precision)
+        cfg = build_config(self.preset, scale, self.max_iters, self.seed, self.device, self.precision,
+                           **self.overrides)
         result = fit(lr, cfg, checkpoint=self.checkpoint)
         self.last_fit = {"iterations": [s.iterations for s in result.steps],
                          "learning_rate_drops": [list(s.learning_rate_drops) for s in result.steps],
@@ -80,9 +82,10 @@ class ZSSRUpscaler:
 
 
 def zssr_upscaler(preset: str = "ideal", max_iters: int | None = None, seed: int = 0, device: str = "auto",
-                  precision: str = "auto", checkpoint: str | Path | None = None) -> ZSSRUpscaler:
+                  precision: str = "auto", checkpoint: str | Path | None = None,
+                  **overrides: object) -> ZSSRUpscaler:
     """A :class:`ZSSRUpscaler` (kept for callers of the earlier function)."""
-    return ZSSRUpscaler(preset, max_iters, seed, device, precision, checkpoint)
+    return ZSSRUpscaler(preset, max_iters, seed, device, precision, checkpoint, **overrides)
 
 
 @dataclass(frozen=True)

@@ -89,11 +89,14 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
 @click.option("--device", default="auto", show_default=True, help="ZSSR: auto, cpu or cuda.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default="auto", show_default=True,
               help="ZSSR: training precision.")
+@click.option("--keep-adam-moments", is_flag=True,
+              help="ZSSR gradual: carry Adam's moments from one scale step to the next, as the released code "
+                   "does (it can stall training: docs/BENCHMARKS.md); by default each step restarts Adam.")
 @click.option("--overwrite", is_flag=True, help="Replace the JSON file if it exists.")
 @_user_errors
 def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | None, only: tuple[str, ...],
              json_out: str | None, resume: bool, preset: str, max_iters: int | None, seed: int, device: str,
-             precision: str, overwrite: bool) -> None:
+             precision: str, keep_adam_moments: bool, overwrite: bool) -> None:
     """Score a folder of HR images: mod-crop, make the LR input, upscale with METHOD, score Y-PSNR/SSIM."""
     from .evaluate import (
         bicubic_upscaler,
@@ -109,7 +112,9 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
         raise click.BadParameter("scale must be an integer >= 2", param_hint="--scale")
     settings: dict[str, object] = {}
     if method == "zssr":
-        settings = {"preset": preset, "seed": seed, "max_iters": max_iters}
+        # "adam" is part of the settings so that --resume never mixes the two behaviours in one mean
+        settings = {"preset": preset, "seed": seed, "max_iters": max_iters,
+                    "adam": "kept" if keep_adam_moments else "restart"}
     files = select_images(list_images(hr_dir), only, limit)
     result, todo = start_run(files, scale, method, protocol, settings, json_out, resume, overwrite)
     if resume and len(todo) < len(files):
@@ -124,7 +129,8 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
                 # a resumable run also keeps the image in progress, step by step (gradual presets)
                 ckpt = step_checkpoint_path(json_out, f.stem) if resume else None  # type: ignore[arg-type]
                 upscaler = zssr_upscaler(preset=preset, max_iters=max_iters, seed=seed, device=device,
-                                         precision=precision, checkpoint=ckpt)
+                                         precision=precision, checkpoint=ckpt,
+                                         fresh_optimizer_each_step=not keep_adam_moments)
             result.images.extend(iter_scores([f], scale, upscaler, protocol))
             if resume:  # an interrupted run keeps every finished image
                 save_results(result, json_out, overwrite=True)  # type: ignore[arg-type]
