@@ -58,6 +58,8 @@ class ZSSRUpscaler:
     After each call, ``last_fit`` says how the fit went: iterations and learning-rate drops per step, total
     fit seconds (across a resume) and the steps restored from ``checkpoint``
     (see :func:`zssr_deploy.trainers.zssr.fit`; give one upscaler per image when using a checkpoint).
+    ``overrides`` are further :class:`~zssr_deploy.trainers.config.ZSSRConfig` fields applied to every fit
+    (e.g. ``fresh_optimizer_each_step=False`` for the released code's Adam).
     """
 
     def __init__(self, preset: str = "ideal", max_iters: int | None = None, seed: int = 0, device: str = "auto",
