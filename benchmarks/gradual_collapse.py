@@ -17,8 +17,7 @@ import numpy as np
 import torch
 
 import zssr_deploy.trainers.zssr as zssr_mod
-from zssr_deploy.evaluate import mod_crop
-from zssr_deploy.imageops.resize import imresize
+from zssr_deploy.evaluate import mod_crop, rgb_protocol_lr
 from zssr_deploy.io import read_image
 from zssr_deploy.trainers.config import PRESETS
 
@@ -43,26 +42,27 @@ def main() -> None:
     ap.add_argument("--test-every", type=int, default=20)
     args = ap.parse_args()
     hr = mod_crop(read_image(args.hr).pixels.astype(np.float64), 2)
-    lr = (np.round(np.clip(imresize(hr, 0.5) * 255.0, 0, 255)) / 255.0).astype(np.float32)  # RGB protocol
+    lr = rgb_protocol_lr(hr, 2)
     real = zssr_mod._Step.reconstruction_error
 
-    for fresh in (False, True):
-        print(f"\nAdam {'restarted' if fresh else 'kept (released code)'} at each step:")
+    try:
+        for fresh in (False, True):
+            print(f"\nAdam {'restarted' if fresh else 'kept (released code)'} at each step:")
 
-        def spy(self, regions):
-            err = real(self, regions)
-            act = active_fractions(self, regions[0])
-            print(f"  step x{self.scale}: reconstruction error {err:.8e}, active ReLUs per hidden layer "
-                  + " ".join(f"{a:.0%}" for a in act))
-            return err
+            def spy(self, regions):
+                err = real(self, regions)
+                act = active_fractions(self, regions[0])
+                print(f"  step x{self.scale}: reconstruction error {err:.8e}, active ReLUs per hidden layer "
+                      + " ".join(f"{a:.0%}" for a in act))
+                return err
 
-        zssr_mod._Step.reconstruction_error = spy
-        cfg = PRESETS["gradual"].replace(scale_factors=((1.0, 1.5), (1.5, 1.0)), back_projection_iters=(6, 6),
-                                         max_iters=args.iters, test_every=args.test_every, device="cpu",
-                                         precision="fp32", fresh_optimizer_each_step=fresh)
-        zssr_mod.fit(lr, cfg)
-    zssr_mod._Step.reconstruction_error = real
-
+            zssr_mod._Step.reconstruction_error = spy
+            cfg = PRESETS["gradual"].replace(scale_factors=((1.0, 1.5), (1.5, 1.0)), back_projection_iters=(6, 6),
+                                             max_iters=args.iters, test_every=args.test_every, device="cpu",
+                                             precision="fp32", fresh_optimizer_each_step=fresh)
+            zssr_mod.fit(lr, cfg)
+    finally:
+        zssr_mod._Step.reconstruction_error = real
 
 if __name__ == "__main__":
     main()

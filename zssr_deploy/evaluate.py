@@ -29,7 +29,7 @@ from .metrics import psnr, ssim
 
 __all__ = [
     "EvalResult", "ImageScore", "Upscaler", "bicubic_upscaler", "evaluate_folder", "load_results", "mod_crop",
-    "save_results", "score_image", "select_images", "start_run", "step_checkpoint_path",
+    "rgb_protocol_lr", "save_results", "score_image", "select_images", "start_run", "step_checkpoint_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,12 @@ class ImageScore:
     fit seconds across resumes, steps restored from a checkpoint); written to JSON only when not empty."""
 
 
+def rgb_protocol_lr(hr: np.ndarray, scale: int) -> np.ndarray:
+    """The RGB protocol's LR input: ``hr`` (float ``HxWxC`` in [0, 1], mod-cropped to ``scale``) downscaled by
+    ``1/scale`` with MATLAB bicubic and stored as an 8-bit image; returned as float32 in [0, 1]."""
+    return (_to8(imresize(hr, 1.0 / scale) * 255.0) / 255.0).astype(np.float32)
+
+
 def luma8(rgb: np.ndarray) -> np.ndarray:
     """8-bit luma of an image in [0, 1]: the image is rounded to 8 bit first, then Y is rounded."""
     return _to8(rgb_to_y255(_to8(np.asarray(rgb, dtype=np.float64) * 255.0) / 255.0))
@@ -99,8 +105,7 @@ def score_image(
         lr_y = imresize(hr_y, 1.0 / scale)
         sr_y = _to8(upscaler(lr_y[..., None] / 255.0, scale)[..., 0] * 255.0)
     else:
-        lr = _to8(imresize(hr, 1.0 / scale) * 255.0) / 255.0
-        sr = upscaler(lr.astype(np.float32), scale)
+        sr = upscaler(rgb_protocol_lr(hr, scale), scale)
         sr_y = luma8(sr)
     seconds = time.perf_counter() - t0
     if sr_y.shape != hr_y.shape:

@@ -38,9 +38,9 @@ class ZSSRConfig:
     """Adam's initial learning rate (each scale step starts from it again, as in the released code)."""
     fresh_optimizer_each_step: bool = True
     """Restart Adam's moment estimates at each scale step of gradual SR (the weights are always kept). The
-    released code kept them (False reproduces that): a new step's larger gradients, divided by the previous
-    step's small second moments, gave huge first updates that killed the last layer's ReLUs on Set5 bird
-    (the network froze at zero residual; see docs/BENCHMARKS.md)."""
+    released code kept them (False reproduces that): on Set5 bird that killed the last hidden layer's ReLUs
+    early in step 2 and froze the network (measured: docs/BENCHMARKS.md); the likely cause, not measured on its
+    own, is a new step's larger gradients divided by the previous step's small second moments."""
     min_learning_rate: float = 9e-6
     """Training stops when the learning rate falls below this (after three drops by 10)."""
     lr_change_ratio: float = 1.5

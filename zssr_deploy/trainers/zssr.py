@@ -226,7 +226,7 @@ class _Trainer:
         aug = AugmentSettings.from_config(cfg)
         policy = LearningRatePolicy.from_config(cfg)
         if cfg.fresh_optimizer_each_step:
-            # a new scale step is a new objective: stale second moments would blow up its first updates
+            # a new scale step is a new objective: kept moments froze the network on Set5 bird (docs/BENCHMARKS.md)
             self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate)
         for group in self.optimizer.param_groups:
             group["lr"] = policy.lr
