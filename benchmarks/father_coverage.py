@@ -77,7 +77,7 @@ def main() -> None:
     ap.add_argument("--sides", nargs="+", default=["72x72", "138x138", "256x384"], help="HxW of the LR input")
     args = ap.parse_args()
     s = AugmentSettings()
-    print(f"{'input HxW':>10} | {'released: fill, fathers with fill':>34} | {'ours: fill, fathers with fill, mean area':>42}")
+    print(f"{'input HxW':>10} | {'released: fill, fathers >1 % fill':>34} | {'ours: fill, fathers >1 % fill, mean area':>42}")
     for side in args.sides:
         h, w = (int(v) for v in side.split("x"))
         rng_a, rng_b = np.random.default_rng(0), np.random.default_rng(0)
