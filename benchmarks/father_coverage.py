@@ -22,16 +22,14 @@ import cv2
 import numpy as np
 import torch
 
-from zssr_deploy.trainers.augment import AugmentSettings, sample_father
+from zssr_deploy.trainers.augment import AugmentSettings, _choose_mode, sample_father
 
 
 def released_fill_fraction(h: int, w: int, rng: np.random.Generator, s: AugmentSettings) -> tuple[float, float]:
     """Fraction of one released-code father (crop x crop canvas) whose preimage lies outside an h x w source,
     and the same fraction measured by warping an all-ones image with OpenCV's ``warpPerspective`` (cubic, the
     released code's call) with the same 3x3 forward matrix: a check of the geometry above."""
-    u = rng.random()
-    mode = ("leave_as_is" if u < s.leave_as_is_probability
-            else "no_interp" if u < s.leave_as_is_probability + s.no_interpolate_probability else "affine")
+    mode = _choose_mode(rng, s)  # the same three-way draw as ours
     scale = 1.0 if mode == "leave_as_is" else rng.random() * (1.0 - s.min_scale) + s.min_scale
     if mode == "affine":
         diff = rng.standard_normal() * s.scale_diff_sigma

@@ -64,5 +64,6 @@ def main() -> None:
     finally:
         zssr_mod._Step.reconstruction_error = real
 
+
 if __name__ == "__main__":
     main()
