@@ -183,3 +183,28 @@ def test_bad_checkpoint_one_line_error(lr_png, tmp_path):
     assert bad.read_bytes() == b"junk" and not (tmp_path / "o.png").exists()
     r = run("fit", lr_png, "-o", tmp_path / "m.onnx", *FAST[:-2], "--checkpoint", tmp_path / "nope" / "c.ckpt")
     assert _one_error_line(r) and "does not exist" in r.output
+
+
+def test_steps_and_base_change_reach_the_trainer(lr_png, tmp_path, monkeypatch):
+    """--base-change sets the base-change factors of an explicit --steps schedule (none without it, even on
+    the gradual preset at x4, whose own plan has one); a base change that fits no step is a one-line error."""
+    import zssr_deploy.trainers.zssr as zssr_mod
+
+    seen = []
+    real_fit = zssr_mod.fit
+    monkeypatch.setattr(zssr_mod, "fit", lambda lr, cfg, **k: (seen.append(cfg), real_fit(lr, cfg, **k))[1])
+    args = ["fit-and-run", lr_png, *FAST, "--scale", "4", "--preset", "gradual", "--bp-iters", "1"]
+    r = run(*args, "-o", tmp_path / "a.png", "--steps", "2;2,3;3,3;4")
+    assert r.exit_code == 0, r.output
+    assert seen[-1].scale_factors == ((2, 2), (2, 3), (3, 3), (4, 4)) and seen[-1].base_change_scales == ()
+    r = run(*args, "-o", tmp_path / "b.png", "--steps", "2;2,3;3,3;4", "--base-change", "2")
+    assert r.exit_code == 0, r.output
+    assert seen[-1].base_change_scales == (2.0,)
+    assert read_image(tmp_path / "b.png").pixels.shape == (96, 96, 3)
+    # the base change changed the fit: the later steps start from the x2 output, not from the input
+    assert not np.array_equal(read_image(tmp_path / "a.png").pixels, read_image(tmp_path / "b.png").pixels)
+    n = len(seen)
+    r = run(*args, "-o", tmp_path / "c.png", "--steps", "2;4", "--base-change", "3")
+    assert _one_error_line(r) and "base change x3" in r.output and not (tmp_path / "c.png").exists()
+    r = run(*args, "-o", tmp_path / "c.png", "--steps", "2;4", "--base-change", "two")
+    assert r.exit_code == 2 and "--base-change" in r.output and len(seen) == n

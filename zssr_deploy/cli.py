@@ -69,6 +69,17 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
     click.echo(f"wrote {output}")
 
 
+_steps_option = click.option(
+    "--steps", default=None, help="Gradual steps 'SY,SX;SY,SX;...' (relative to the input).")
+_bp_iters_option = click.option(
+    "--bp-iters", default=None, help="Back-projection iterations: N, or one per step 'N,N,...'; 0 = off.")
+_base_change_option = click.option(
+    "--base-change", default=None, metavar="S[,S...]",
+    help="After the step with this isotropic factor, its output becomes the input of the later steps "
+         "(which stay relative to the original input), e.g. --steps '2;4' --base-change 2. With --steps and "
+         "without this option, no base change.")
+
+
 @main.command()
 @click.argument("hr_dir", type=click.Path())
 @click.option("--scale", type=int, default=2, show_default=True, help="Integer scale factor.")
@@ -89,6 +100,9 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
 @click.option("--device", default="auto", show_default=True, help="ZSSR: auto, cpu or cuda.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default="auto", show_default=True,
               help="ZSSR: training precision.")
+@_steps_option
+@_bp_iters_option
+@_base_change_option
 @click.option("--keep-adam-moments", is_flag=True,
               help="ZSSR gradual: carry Adam's moments from one scale step to the next, as the released code "
                    "does (it can stall training: docs/BENCHMARKS.md); by default each step restarts Adam.")
@@ -96,7 +110,8 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
 @_user_errors
 def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | None, only: tuple[str, ...],
              json_out: str | None, resume: bool, preset: str, max_iters: int | None, seed: int, device: str,
-             precision: str, keep_adam_moments: bool, overwrite: bool) -> None:
+             precision: str, steps: str | None, bp_iters: str | None, base_change: str | None,
+             keep_adam_moments: bool, overwrite: bool) -> None:
     """Score a folder of HR images: mod-crop, make the LR input, upscale with METHOD, score Y-PSNR/SSIM."""
     from .evaluate import (
         bicubic_upscaler,
@@ -115,6 +130,10 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
         # "adam" is part of the settings so that --resume never mixes the two behaviours in one mean
         settings = {"preset": preset, "seed": seed, "max_iters": max_iters,
                     "adam": "kept" if keep_adam_moments else "restart"}
+        # a custom schedule is part of the settings too (only when given: older result files stay resumable)
+        settings.update({k: v for k, v in (("steps", steps), ("bp_iters", bp_iters), ("base_change", base_change))
+                         if v})
+    schedule = _schedule(steps, bp_iters, base_change, str(scale)) if method == "zssr" else {}
     files = select_images(list_images(hr_dir), only, limit)
     result, todo = start_run(files, scale, method, protocol, settings, json_out, resume, overwrite)
     if resume and len(todo) < len(files):
@@ -130,7 +149,7 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
                 ckpt = step_checkpoint_path(json_out, f.stem) if resume else None  # type: ignore[arg-type]
                 upscaler = zssr_upscaler(preset=preset, max_iters=max_iters, seed=seed, device=device,
                                          precision=precision, checkpoint=ckpt,
-                                         fresh_optimizer_each_step=not keep_adam_moments)
+                                         fresh_optimizer_each_step=not keep_adam_moments, **schedule)
             result.images.extend(iter_scores([f], scale, upscaler, protocol))
             if resume:  # an interrupted run keeps every finished image
                 save_results(result, json_out, overwrite=True)  # type: ignore[arg-type]
@@ -152,8 +171,9 @@ def _fit_options(func: F) -> F:
                      show_default=True, help="Released-code configuration to start from."),
         click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
                      help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv)."),
-        click.option("--steps", default=None, help="Gradual steps 'SY,SX;SY,SX;...' (relative to the input)."),
-        click.option("--bp-iters", default=None, help="Back-projection iterations: N, or one per step 'N,N,...'; 0 = off."),
+        _steps_option,
+        _bp_iters_option,
+        _base_change_option,
         click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),
         click.option("--noise-std", type=float, default=None, help="Gaussian noise std added to LR sons."),
         click.option("--crop-size", type=int, default=None, help="HR-father crop side (default 128)."),
@@ -174,8 +194,8 @@ _checkpoint_option = click.option(
          "(same image and settings). Removed once the result is written.")
 
 
-def _overrides(steps: str | None, bp_iters: str | None, no_ensemble: bool, noise_std: float | None,
-               crop_size: int | None, scale: str, preset: str) -> dict[str, object]:
+def _schedule(steps: str | None, bp_iters: str | None, base_change: str | None, scale: str) -> dict[str, object]:
+    """ZSSRConfig fields from --steps, --bp-iters and --base-change (empty when none is given)."""
     from .trainers.config import parse_scale
 
     out: dict[str, object] = {}
@@ -199,6 +219,20 @@ def _overrides(steps: str | None, bp_iters: str | None, no_ensemble: bool, noise
         if len(vals) == 1 and steps:
             vals = vals * n_steps
         out["back_projection_iters"] = vals
+    if steps:
+        out["base_change_scales"] = ()  # an explicit schedule changes base only where --base-change says
+    if base_change:
+        try:
+            out["base_change_scales"] = tuple(float(v) for v in base_change.split(","))
+        except ValueError:
+            raise click.BadParameter("expected S or S,S,... (isotropic factors of earlier steps)",
+                                     param_hint="--base-change") from None
+    return out
+
+
+def _overrides(steps: str | None, bp_iters: str | None, base_change: str | None, no_ensemble: bool,
+               noise_std: float | None, crop_size: int | None, scale: str) -> dict[str, object]:
+    out = _schedule(steps, bp_iters, base_change, scale)
     if no_ensemble:
         out["ensemble"] = False
     out["noise_std"] = noise_std
@@ -245,7 +279,7 @@ class _ProgressBar:
 @_checkpoint_option
 @_user_errors
 def fit_and_run(input_path: str, output: str, scale: str, preset: str, kernel_path: str | None, steps: str | None,
-                bp_iters: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
+                bp_iters: str | None, base_change: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
                 max_iters: int | None, seed: int, device: str, precision: str, gt_path: str | None,
                 save_model: str | None, tile: int | None, provider: str, engine: str, overwrite: bool,
                 checkpoint: str | None) -> None:
@@ -258,7 +292,7 @@ def fit_and_run(input_path: str, output: str, scale: str, preset: str, kernel_pa
                                max_iters=max_iters, seed=seed, device=device, precision=precision, gt_path=gt_path,
                                overwrite=overwrite, progress=bar, engine=engine, save_model=save_model, tile=tile,
                                provider=provider, tile_progress=tiles, checkpoint=checkpoint,
-                               **_overrides(steps, bp_iters, no_ensemble, noise_std, crop_size, scale, preset))
+                               **_overrides(steps, bp_iters, base_change, no_ensemble, noise_std, crop_size, scale))
     finally:
         bar.close()
         tiles.close()
@@ -310,7 +344,7 @@ def _parse_shape(value: str | None) -> tuple[int, int] | None:
 @_checkpoint_option
 @_user_errors
 def fit_cmd(input_path: str, output: str, scale: str, preset: str, kernel_path: str | None, steps: str | None,
-            bp_iters: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
+            bp_iters: str | None, base_change: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
             max_iters: int | None, seed: int, device: str, precision: str, static_shape: str | None,
             network_only: bool, overwrite: bool, checkpoint: str | None) -> None:
     """Fit ZSSR to INPUT and export the image-specific inference to an ONNX model."""
@@ -322,7 +356,7 @@ def fit_cmd(input_path: str, output: str, scale: str, preset: str, kernel_path: 
                                          max_iters=max_iters, seed=seed, device=device, precision=precision,
                                          overwrite=overwrite, progress=bar, static_shape=_parse_shape(static_shape),
                                          network_only=network_only, checkpoint=checkpoint,
-                                         **_overrides(steps, bp_iters, no_ensemble, noise_std, crop_size, scale, preset))
+                                         **_overrides(steps, bp_iters, base_change, no_ensemble, noise_std, crop_size, scale))
     finally:
         bar.close()
     click.echo(f"wrote {path}: {sum(iters)} iterations, {seconds:.1f} s")

@@ -142,3 +142,23 @@ def test_adam_moments_restart_with_each_scale_step(photo, monkeypatch, fresh, ex
                      crop_size=16, device="cpu", fresh_optimizer_each_step=fresh)
     fit(lr, cfg)
     assert counts == expected
+
+
+def test_base_changes_are_checked_against_the_steps():
+    """A base change must name an earlier isotropic step (in order) and later steps must still upscale it."""
+    two_halves = ((2.0, 2.0), (2.0, 3.0), (4.0, 4.0))  # x2, base change, then x1.5 / x2 relative to it
+    assert ZSSRConfig(scale_factors=two_halves, back_projection_iters=(1, 1, 1),
+                      base_change_scales=(2.0,)).base_change_scales == (2.0,)
+    bad = [
+        (((2.0, 2.0), (4.0, 4.0)), (3.0,), "matches no isotropic step"),
+        (((2.0, 2.0), (4.0, 4.0)), (4.0,), "matches no isotropic step"),  # the last step: nothing follows it
+        (((2.0, 2.0), (3.0, 3.0), (4.0, 4.0)), (3.0, 2.0), "matches no isotropic step"),  # out of order
+        (((2.0, 2.0), (1.5, 3.0), (4.0, 4.0)), (2.0,), "does not upscale"),  # x0.75 vertically after the base
+        (((1.5, 2.0), (4.0, 4.0)), (2.0,), "matches no isotropic step"),  # (1.5, 2) is not isotropic
+    ]
+    for steps, bases, msg in bad:
+        with pytest.raises(ConfigError, match=msg):
+            ZSSRConfig(scale_factors=steps, back_projection_iters=(1,) * len(steps), base_change_scales=bases)
+    for s in [(4.0, 4.0), (8.0, 8.0), (3.0, 4.0), (2.5, 2.5)]:  # every planned schedule is valid
+        steps, bps, bases = gradual_schedule(s)
+        ZSSRConfig(scale_factors=steps, back_projection_iters=bps, base_change_scales=bases)
