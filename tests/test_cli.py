@@ -215,7 +215,7 @@ def test_evaluate_keep_adam_moments_reaches_the_trainer_and_is_never_mixed(tmp_p
 
 
 def test_evaluate_custom_schedule_reaches_the_trainer_and_is_recorded(tmp_path, photo, monkeypatch):
-    """evaluate --steps/--bp-iters/--base-change fit with that schedule and keep it in the JSON settings, so
+    """evaluate --steps/--bp-iters/--base-change/--father-placement fit with that schedule and keep it in the JSON settings, so
     --resume never mixes it with another schedule."""
     import zssr_deploy.trainers.zssr as zssr_mod
 
@@ -229,11 +229,13 @@ def test_evaluate_custom_schedule_reaches_the_trainer_and_is_recorded(tmp_path, 
     out = tmp_path / "r.json"
     args = ["evaluate", str(d), "--scale", "4", "--method", "zssr", "--preset", "gradual", "--max-iters", "1",
             "--device", "cpu", "--json", str(out), "--resume", "--steps", "2;3;4", "--bp-iters", "1,2,3"]
-    r = CliRunner().invoke(main, [*args, "--only", "a", "--base-change", "2"])
+    r = CliRunner().invoke(main, [*args, "--only", "a", "--base-change", "2", "--father-placement", "released"])
     assert r.exit_code == 0, r.output
     cfg = seen[-1]
+    assert cfg.father_placement == "released"
+    assert json.loads(out.read_text())["settings"]["father_placement"] == "released"
     assert cfg.scale_factors == ((2, 2), (3, 3), (4, 4)) and cfg.back_projection_iters == (1, 2, 3)
     assert cfg.base_change_scales == (2.0,)
     assert json.loads(out.read_text())["settings"]["base_change"] == "2"
-    r = CliRunner().invoke(main, [*args, "--only", "b"])  # no base change: another run, refused
+    r = CliRunner().invoke(main, [*args, "--only", "b", "--father-placement", "released"])  # no base change: refused
     assert r.exit_code == 2 and "settings" in r.output and len(seen) == 1

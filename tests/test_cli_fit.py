@@ -185,9 +185,10 @@ def test_bad_checkpoint_one_line_error(lr_png, tmp_path):
     assert _one_error_line(r) and "does not exist" in r.output
 
 
-def test_steps_and_base_change_reach_the_trainer(lr_png, tmp_path, monkeypatch):
-    """--base-change sets the base-change factors of an explicit --steps schedule (none without it, even on
-    the gradual preset at x4, whose own plan has one); a base change that fits no step is a one-line error."""
+def test_steps_base_change_and_placement_reach_the_trainer(lr_png, tmp_path, monkeypatch):
+    """--father-placement reaches the fit; --base-change sets the base-change factors of an explicit --steps
+    schedule (none without it, even on the gradual preset at x4, whose own plan has one); a base change that
+    fits no step is a one-line error."""
     import zssr_deploy.trainers.zssr as zssr_mod
 
     seen = []
@@ -197,9 +198,11 @@ def test_steps_and_base_change_reach_the_trainer(lr_png, tmp_path, monkeypatch):
     r = run(*args, "-o", tmp_path / "a.png", "--steps", "2;2,3;3,3;4")
     assert r.exit_code == 0, r.output
     assert seen[-1].scale_factors == ((2, 2), (2, 3), (3, 3), (4, 4)) and seen[-1].base_change_scales == ()
-    r = run(*args, "-o", tmp_path / "b.png", "--steps", "2;2,3;3,3;4", "--base-change", "2")
+    assert seen[-1].father_placement == "paper"
+    r = run(*args, "-o", tmp_path / "b.png", "--steps", "2;2,3;3,3;4", "--base-change", "2",
+            "--father-placement", "released")
     assert r.exit_code == 0, r.output
-    assert seen[-1].base_change_scales == (2.0,)
+    assert seen[-1].base_change_scales == (2.0,) and seen[-1].father_placement == "released"
     assert read_image(tmp_path / "b.png").pixels.shape == (96, 96, 3)
     # the base change changed the fit: the later steps start from the x2 output, not from the input
     assert not np.array_equal(read_image(tmp_path / "a.png").pixels, read_image(tmp_path / "b.png").pixels)

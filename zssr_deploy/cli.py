@@ -79,6 +79,11 @@ _base_change_option = click.option(
          "(which stay relative to the original input), e.g. --steps '2;4' --base-change 2. With --steps and "
          "without this option, no base change.")
 
+_placement_option = click.option(
+    "--father-placement", type=click.Choice(["paper", "released"]), default="paper", show_default=True,
+    help="paper: fathers are crops inside the (scaled) source; released: the released code's geometry, a "
+         "fixed canvas often partly zeros (docs/BENCHMARKS.md), for comparing with that code.")
+
 
 @main.command()
 @click.argument("hr_dir", type=click.Path())
@@ -103,6 +108,7 @@ _base_change_option = click.option(
 @_steps_option
 @_bp_iters_option
 @_base_change_option
+@_placement_option
 @click.option("--keep-adam-moments", is_flag=True,
               help="ZSSR gradual: carry Adam's moments from one scale step to the next, as the released code "
                    "does (it can stall training: docs/BENCHMARKS.md); by default each step restarts Adam.")
@@ -111,7 +117,7 @@ _base_change_option = click.option(
 def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | None, only: tuple[str, ...],
              json_out: str | None, resume: bool, preset: str, max_iters: int | None, seed: int, device: str,
              precision: str, steps: str | None, bp_iters: str | None, base_change: str | None,
-             keep_adam_moments: bool, overwrite: bool) -> None:
+             father_placement: str, keep_adam_moments: bool, overwrite: bool) -> None:
     """Score a folder of HR images: mod-crop, make the LR input, upscale with METHOD, score Y-PSNR/SSIM."""
     from .evaluate import (
         bicubic_upscaler,
@@ -133,7 +139,11 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
         # a custom schedule is part of the settings too (only when given: older result files stay resumable)
         settings.update({k: v for k, v in (("steps", steps), ("bp_iters", bp_iters), ("base_change", base_change))
                          if v})
+        if father_placement != "paper":
+            settings["father_placement"] = father_placement
     schedule = _schedule(steps, bp_iters, base_change, str(scale)) if method == "zssr" else {}
+    if father_placement != "paper":
+        schedule["father_placement"] = father_placement
     files = select_images(list_images(hr_dir), only, limit)
     result, todo = start_run(files, scale, method, protocol, settings, json_out, resume, overwrite)
     if resume and len(todo) < len(files):
@@ -174,6 +184,7 @@ def _fit_options(func: F) -> F:
         _steps_option,
         _bp_iters_option,
         _base_change_option,
+        _placement_option,
         click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),
         click.option("--noise-std", type=float, default=None, help="Gaussian noise std added to LR sons."),
         click.option("--crop-size", type=int, default=None, help="HR-father crop side (default 128)."),
@@ -230,9 +241,10 @@ def _schedule(steps: str | None, bp_iters: str | None, base_change: str | None, 
     return out
 
 
-def _overrides(steps: str | None, bp_iters: str | None, base_change: str | None, no_ensemble: bool,
-               noise_std: float | None, crop_size: int | None, scale: str) -> dict[str, object]:
+def _overrides(steps: str | None, bp_iters: str | None, base_change: str | None, father_placement: str,
+               no_ensemble: bool, noise_std: float | None, crop_size: int | None, scale: str) -> dict[str, object]:
     out = _schedule(steps, bp_iters, base_change, scale)
+    out["father_placement"] = father_placement
     if no_ensemble:
         out["ensemble"] = False
     out["noise_std"] = noise_std
@@ -279,7 +291,8 @@ class _ProgressBar:
 @_checkpoint_option
 @_user_errors
 def fit_and_run(input_path: str, output: str, scale: str, preset: str, kernel_path: str | None, steps: str | None,
-                bp_iters: str | None, base_change: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
+                bp_iters: str | None, base_change: str | None, father_placement: str, no_ensemble: bool,
+                noise_std: float | None, crop_size: int | None,
                 max_iters: int | None, seed: int, device: str, precision: str, gt_path: str | None,
                 save_model: str | None, tile: int | None, provider: str, engine: str, overwrite: bool,
                 checkpoint: str | None) -> None:
@@ -292,7 +305,8 @@ def fit_and_run(input_path: str, output: str, scale: str, preset: str, kernel_pa
                                max_iters=max_iters, seed=seed, device=device, precision=precision, gt_path=gt_path,
                                overwrite=overwrite, progress=bar, engine=engine, save_model=save_model, tile=tile,
                                provider=provider, tile_progress=tiles, checkpoint=checkpoint,
-                               **_overrides(steps, bp_iters, base_change, no_ensemble, noise_std, crop_size, scale))
+                               **_overrides(steps, bp_iters, base_change, father_placement, no_ensemble, noise_std, crop_size,
+                                             scale))
     finally:
         bar.close()
         tiles.close()
@@ -344,7 +358,8 @@ def _parse_shape(value: str | None) -> tuple[int, int] | None:
 @_checkpoint_option
 @_user_errors
 def fit_cmd(input_path: str, output: str, scale: str, preset: str, kernel_path: str | None, steps: str | None,
-            bp_iters: str | None, base_change: str | None, no_ensemble: bool, noise_std: float | None, crop_size: int | None,
+            bp_iters: str | None, base_change: str | None, father_placement: str, no_ensemble: bool,
+            noise_std: float | None, crop_size: int | None,
             max_iters: int | None, seed: int, device: str, precision: str, static_shape: str | None,
             network_only: bool, overwrite: bool, checkpoint: str | None) -> None:
     """Fit ZSSR to INPUT and export the image-specific inference to an ONNX model."""
@@ -356,7 +371,8 @@ def fit_cmd(input_path: str, output: str, scale: str, preset: str, kernel_path: 
                                          max_iters=max_iters, seed=seed, device=device, precision=precision,
                                          overwrite=overwrite, progress=bar, static_shape=_parse_shape(static_shape),
                                          network_only=network_only, checkpoint=checkpoint,
-                                         **_overrides(steps, bp_iters, base_change, no_ensemble, noise_std, crop_size, scale))
+                                         **_overrides(steps, bp_iters, base_change, father_placement, no_ensemble,
+                                                      noise_std, crop_size, scale))
     finally:
         bar.close()
     click.echo(f"wrote {path}: {sum(iters)} iterations, {seconds:.1f} s")

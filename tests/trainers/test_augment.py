@@ -68,8 +68,54 @@ def test_settings_from_config_carry_every_field_by_name():
     from zssr_deploy.trainers.config import ZSSRConfig
 
     cfg = ZSSRConfig(leave_as_is_probability=0.11, no_interpolate_probability=0.22, min_scale=0.33,
-                     scale_diff_sigma=0.44, shear_sigma=0.55, allow_rotation=False, crop_size=66)
+                     scale_diff_sigma=0.44, shear_sigma=0.55, allow_rotation=False, crop_size=66, father_placement="released")
     s = AugmentSettings.from_config(cfg)
     # every AugmentSettings field has a ZSSRConfig field of the same name and value
     assert {f.name: getattr(s, f.name) for f in fields(s)} == {f.name: getattr(cfg, f.name) for f in fields(s)}
     assert s.crop_size == 66 and s.allow_rotation is False
+
+
+@pytest.mark.parametrize("hw", [(72, 72), (45, 38)])
+def test_released_placement_is_the_released_codes_warp(hw):
+    """The released code's father geometry (a fixed canvas, scaling about the centre, shift drawn as if the
+    edge stayed at 0) against OpenCV's warpPerspective with the same 3x3 matrix, the released code's call:
+    identical for the integer modes (zero fill included), within 1e-3 for bicubic affine on a smooth image."""
+    import cv2
+
+    from zssr_deploy.trainers.augment import _released_map, _released_warp
+
+    h, w = hw
+    yy, xx = np.mgrid[0:h, 0:w]
+    smooth = (0.5 + 0.4 * np.sin(xx / 9.0) * np.cos(yy / 7.0)).astype(np.float32)
+    noise = np.random.default_rng(1).random((h, w)).astype(np.float32)
+    s = AugmentSettings(crop_size=64, father_placement="released")
+    rng = np.random.default_rng(0)
+    zero_fill = []
+    for mode in ("leave_as_is", "no_interp", "affine"):
+        im = smooth if mode == "affine" else noise
+        for _ in range(15):
+            scale = 1.0 if mode == "leave_as_is" else rng.random() * 0.5 + 0.5
+            lin, t, c = _released_map(rng, s, mode, scale, h, w)
+            fwd = np.eye(3)
+            fwd[:2, :2], fwd[:2, 2] = lin, np.array(c) - np.array(t) - lin @ np.array(c)
+            ref = np.clip(cv2.warpPerspective(im, fwd, (64, 64), flags=cv2.INTER_CUBIC), 0, 1)
+            ours = _released_warp(torch.from_numpy(im)[None], lin, t, c, 64, exact=mode != "affine")[0].numpy()
+            np.testing.assert_allclose(ours, ref, atol=0 if mode != "affine" else 1e-3, rtol=0)
+            zero_fill.append(float((ref == 0).mean()))
+    assert max(zero_fill) > 0.3  # the comparison covered fathers with large zero-filled parts
+
+
+def test_released_placement_always_fills_the_canvas_size():
+    """Released geometry: every father is crop_size square even from a smaller source (the rest is zeros),
+    where the paper's placement shrinks the crop to the source."""
+    src = torch.ones(3, 40, 50)
+    rng = np.random.default_rng(0)
+    for mode in sorted(MODES):
+        released = AugmentSettings(**MODES[mode], crop_size=64, father_placement="released")
+        paper = AugmentSettings(**MODES[mode], crop_size=64)
+        for _ in range(10):
+            f = sample_father([src], [1.0], 1.0, rng, released)
+            assert f.shape == (3, 64, 64) and float(f.min()) >= 0 and float(f.max()) <= 1
+            # at least the area the source cannot cover (an affine father may cover up to ~10 % more: shear)
+            assert float((f < 0.5).float().mean()) >= 1 - 1.1 * 40 * 50 / 64**2
+            assert max(sample_father([src], [1.0], 1.0, rng, paper).shape[1:]) <= 50

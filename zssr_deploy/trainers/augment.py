@@ -10,8 +10,13 @@ touching the rest of the image, so the cost does not grow with the image size:
   base scale reaches it), x/y scale difference ~ N(0, sigma), shear ~ N(0, sigma) on both axes, rotation
   ~ U[0, 2 pi), mirror; bicubic sampling (``grid_sample``) of the crop grid only; zeros outside the source.
 
-The crop is ``crop_size`` square, smaller when the (scaled) source is smaller. With rotation disallowed (a
-non-symmetric kernel) there are no rotations and no mirrors. Random parameters come from a seeded numpy
+The crop is ``crop_size`` square, smaller when the (scaled) source is smaller (``father_placement="paper"``, the
+default). ``father_placement="released"`` reproduces the released code's geometry instead: every father is a
+``crop_size`` square canvas, the source is scaled/rotated about its centre, and the random shift is drawn
+as if the scaled source's edge stayed at 0, so canvas pixels whose preimage falls outside the source are
+zeros (about a fifth of the pixels at x2 on 140-256 pixel inputs, most of them on small inputs:
+``benchmarks/father_coverage.py``). With rotation disallowed (a non-symmetric kernel) there are no rotations
+and no mirrors. Random parameters come from a seeded numpy
 ``Generator`` (a handful of scalars per iteration); the pixels never leave the device.
 """
 
@@ -39,6 +44,7 @@ class AugmentSettings:
     shear_sigma: float = 0.1
     allow_rotation: bool = True
     crop_size: int = 128
+    father_placement: str = "paper"
 
     @classmethod
     def from_config(cls, cfg: ZSSRConfig) -> AugmentSettings:
@@ -46,7 +52,7 @@ class AugmentSettings:
         return cls(leave_as_is_probability=cfg.leave_as_is_probability,
                    no_interpolate_probability=cfg.no_interpolate_probability, min_scale=cfg.min_scale,
                    scale_diff_sigma=cfg.scale_diff_sigma, shear_sigma=cfg.shear_sigma,
-                   allow_rotation=cfg.allow_rotation, crop_size=cfg.crop_size)
+                   allow_rotation=cfg.allow_rotation, crop_size=cfg.crop_size, father_placement=cfg.father_placement)
 
 
 def _choose_mode(rng: np.random.Generator, s: AugmentSettings) -> str:
@@ -110,6 +116,59 @@ def _affine_crop(src: torch.Tensor, rng: np.random.Generator, s: AugmentSettings
     return out.clamp(0.0, 1.0)
 
 
+def _released_map(rng: np.random.Generator, s: AugmentSettings, mode: str, scale: float, h: int,
+                  w: int) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
+    """The released code's random father map ``q = A (p - c) - t + c`` (source pixel ``p`` to canvas pixel
+    ``q``, pixel centres at integer coordinates): returns ``A`` (2x2, ``shear @ rotation @ scale(mirror)``),
+    ``t`` and ``c``, each as (x, y). ``c`` is the source's centre ``(W/2, H/2)`` and ``t`` is drawn in
+    ``[0, max(scale * side - crop, 0)]`` per axis, as if the scaled source's edge stayed at 0. Modes other
+    than affine have scale 1, quarter turns and rounded ``c`` and ``t`` (an integer map)."""
+    affine = mode == "affine"
+    sd = rng.standard_normal() * s.scale_diff_sigma if affine else 0.0
+    if not affine:
+        scale = 1.0
+    reflect = 1.0 if mode == "leave_as_is" or not s.allow_rotation else float(np.sign(rng.standard_normal()) or 1.0)
+    tx = rng.random() * max(scale * w - s.crop_size, 0.0)
+    ty = rng.random() * max(scale * h - s.crop_size, 0.0)
+    theta = 0.0
+    if s.allow_rotation and affine:
+        theta = rng.random() * 2 * math.pi
+    elif s.allow_rotation and mode == "no_interp":
+        theta = int(rng.integers(4)) * math.pi / 2
+    shx, shy = (rng.standard_normal(2) * s.shear_sigma) if affine else (0.0, 0.0)
+    cx, cy = w / 2.0, h / 2.0
+    scale_m = np.array([[reflect * (scale + sd / 2), 0.0], [0.0, scale - sd / 2]])
+    rot = np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
+    shear = np.array([[1.0, shx], [shy, 1.0]])
+    if not affine:
+        # integer shifts and exact quarter turns keep these modes free of interpolation
+        tx, ty, cx, cy = round(tx), round(ty), round(cx), round(cy)
+        rot = np.round(rot)
+    return shear @ rot @ scale_m, (float(tx), float(ty)), (float(cx), float(cy))
+
+
+def _released_warp(src: torch.Tensor, lin: np.ndarray, t: tuple[float, float], c: tuple[float, float],
+                   size: int, exact: bool) -> torch.Tensor:
+    """Canvas ``(C, size, size)`` of ``src`` under ``q = lin (p - c) - t + c``; zeros where the preimage is
+    outside ``src`` (OpenCV ``warpPerspective``'s constant border, the released code's call). ``exact``: the
+    map is integer, so pixels are gathered, not interpolated; otherwise bicubic (``grid_sample``, a = -0.75
+    as OpenCV's INTER_CUBIC), clipped to [0, 1]."""
+    _, h, w = src.shape
+    a, b, cc, d = (float(v) for v in np.linalg.inv(lin).ravel())
+    # canvas pixel q -> source pixel p = lin^-1 (q + t - c) + c
+    qs = torch.arange(size, device=src.device, dtype=torch.float32)
+    gy, gx = torch.meshgrid(qs + (t[1] - c[1]), qs + (t[0] - c[0]), indexing="ij")
+    px = gx * a + gy * b + c[0]
+    py = gx * cc + gy * d + c[1]
+    if exact:
+        ix, iy = px.round().long(), py.round().long()
+        inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
+        return src[:, iy.clamp(0, h - 1), ix.clamp(0, w - 1)] * inside.to(src.dtype)
+    grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], dim=-1)[None]
+    out = F.grid_sample(src[None], grid, mode="bicubic", padding_mode="zeros", align_corners=False)[0]
+    return out.clamp(0.0, 1.0)
+
+
 def sample_father(
     sources: Sequence[torch.Tensor], base_scales: Sequence[float], max_scale: float,
     rng: np.random.Generator, settings: AugmentSettings,
@@ -120,6 +179,12 @@ def sample_father(
     ``max_scale`` caps the sampled scale (the newest source's scale).
     """
     mode = _choose_mode(rng, settings)
+    if settings.father_placement == "released":
+        scale = 1.0 if mode == "leave_as_is" else rng.random() * (max_scale - settings.min_scale) + settings.min_scale
+        idx = next((i for i, b in enumerate(base_scales) if b > scale - 1e-6), len(base_scales) - 1)
+        src = sources[idx]
+        lin, t, c = _released_map(rng, settings, mode, scale / base_scales[idx], src.shape[1], src.shape[2])
+        return _released_warp(src, lin, t, c, settings.crop_size, exact=mode != "affine")
     if mode == "leave_as_is":
         return _exact_crop(sources[0], rng, settings, rotate=False)
     scale = rng.random() * (max_scale - settings.min_scale) + settings.min_scale

@@ -53,6 +53,10 @@ class ZSSRConfig:
     """Iterations between reconstruction-error tests."""
     crop_size: int = 128
     """HR-father crop side; smaller when the sampled source is smaller."""
+    father_placement: str = "paper"
+    """'paper': each father is a crop inside the (scaled) source, smaller when the source is smaller.
+    'released': the released code's geometry, a crop_size canvas whose random shift ignores that scaling is
+    about the source's centre, so many fathers are partly zeros (measured: docs/BENCHMARKS.md)."""
     width: int = 64
     """Channels of the hidden layers."""
     depth: int = 8
@@ -97,6 +101,8 @@ class ZSSRConfig:
             raise ConfigError("max_iters must be at least 1")
         if self.crop_size < 8:
             raise ConfigError("crop_size must be at least 8")
+        if self.father_placement not in ("paper", "released"):
+            raise ConfigError(f"father_placement must be 'paper' or 'released', got {self.father_placement!r}")
         if self.noise_std < 0:
             raise ConfigError("noise_std must be >= 0")
         if self.precision not in ("fp32", "bf16", "auto"):
