@@ -237,5 +237,10 @@ def test_evaluate_custom_schedule_reaches_the_trainer_and_is_recorded(tmp_path, 
     assert cfg.scale_factors == ((2, 2), (3, 3), (4, 4)) and cfg.back_projection_iters == (1, 2, 3)
     assert cfg.base_change_scales == (2.0,)
     assert json.loads(out.read_text())["settings"]["base_change"] == "2"
+    bad = ["evaluate", str(d), "--scale", "4", "--method", "zssr", "--max-iters", "1", "--device", "cpu",
+           "--json", str(tmp_path / "bad.json"), "--steps", "2;4", "--base-change", "3"]
+    r = CliRunner().invoke(main, bad)  # no step x3: one line, before any image, nothing written
+    assert r.exit_code == 2 and "base change x3" in r.output and "Traceback" not in r.output
+    assert len(seen) == 1 and not (tmp_path / "bad.json").exists()
     r = CliRunner().invoke(main, [*args, "--only", "b", "--father-placement", "released"])  # no base change: refused
     assert r.exit_code == 2 and "settings" in r.output and len(seen) == 1

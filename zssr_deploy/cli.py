@@ -144,6 +144,10 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
     schedule = _schedule(steps, bp_iters, base_change, str(scale)) if method == "zssr" else {}
     if father_placement != "paper":
         schedule["father_placement"] = father_placement
+    if method == "zssr":
+        from .api import build_config
+
+        build_config(preset, scale, max_iters, seed, device, precision, **schedule)  # bad settings fail here, not per image
     files = select_images(list_images(hr_dir), only, limit)
     result, todo = start_run(files, scale, method, protocol, settings, json_out, resume, overwrite)
     if resume and len(todo) < len(files):
