@@ -182,50 +182,51 @@ def test_evaluate_resume_continues_an_image_from_its_last_gradual_step(tmp_path,
     assert got["fit"]["fit_seconds"] >= got["seconds"]  # counts the steps done before the interruption
 
 
-def test_evaluate_keep_adam_moments_reaches_the_trainer_and_is_never_mixed(tmp_path, photo, monkeypatch):
-    """--keep-adam-moments (the released code's behaviour) is passed to the fit and recorded in the JSON
-    settings, so --resume refuses to add its images to a run made with Adam restarted per step."""
+def _two_images_and_fit_spy(tmp_path, photo, monkeypatch):
+    """A folder of two small HR images, and the list that every ZSSR fit's config is appended to."""
     import zssr_deploy.trainers.zssr as zssr_mod
 
     d = tmp_path / "hr"
     d.mkdir()
     write_image(d / "a.png", photo[:32, :32])
     write_image(d / "b.png", photo[32:64, :32])
-    seen = []
+    configs = []
     real_fit = zssr_mod.fit
-    monkeypatch.setattr(zssr_mod, "fit", lambda lr, cfg, **k: (seen.append(cfg.fresh_optimizer_each_step),
-                                                             real_fit(lr, cfg, **k))[1])
+    monkeypatch.setattr(zssr_mod, "fit", lambda lr, cfg, **k: (configs.append(cfg), real_fit(lr, cfg, **k))[1])
+    return d, configs
+
+
+def test_evaluate_keep_adam_moments_reaches_the_trainer_and_is_never_mixed(tmp_path, photo, monkeypatch):
+    """--keep-adam-moments (the released code's behaviour) is passed to the fit and recorded in the JSON
+    settings, so --resume refuses to add its images to a run made with Adam restarted per step."""
+    d, configs = _two_images_and_fit_spy(tmp_path, photo, monkeypatch)
+
+    def seen():  # each fit's fresh_optimizer_each_step, in order
+        return [c.fresh_optimizer_each_step for c in configs]
+
     out = tmp_path / "r.json"
     args = ["evaluate", str(d), "--method", "zssr", "--preset", "gradual", "--max-iters", "1", "--device", "cpu",
             "--json", str(out), "--resume"]
     r = CliRunner().invoke(main, [*args, "--only", "a", "--keep-adam-moments"])
     assert r.exit_code == 0, r.output
-    assert seen == [False]
+    assert seen() == [False]
     assert json.loads(out.read_text())["settings"]["adam"] == "kept"
     r = CliRunner().invoke(main, [*args, "--only", "b"])  # default: Adam restarted, so another run
     assert r.exit_code == 2 and "settings" in r.output and "Traceback" not in r.output
-    assert seen == [False]  # refused before fitting anything
+    assert seen() == [False]  # refused before fitting anything
     r = CliRunner().invoke(main, [*args, "--only", "b", "--keep-adam-moments"])
     assert r.exit_code == 0, r.output
-    assert seen == [False, False]
+    assert seen() == [False, False]
     assert [i["name"] for i in json.loads(out.read_text())["images"]] == ["a", "b"]
     r = CliRunner().invoke(main, ["evaluate", str(d), "--method", "zssr", "--preset", "gradual", "--max-iters", "1",
                                   "--device", "cpu", "--only", "a"])
-    assert r.exit_code == 0 and seen == [False, False, True]
+    assert r.exit_code == 0 and seen() == [False, False, True]
 
 
 def test_evaluate_custom_schedule_reaches_the_trainer_and_is_recorded(tmp_path, photo, monkeypatch):
-    """evaluate --steps/--bp-iters/--base-change/--father-placement fit with that schedule and keep it in the JSON settings, so
-    --resume never mixes it with another schedule."""
-    import zssr_deploy.trainers.zssr as zssr_mod
-
-    d = tmp_path / "hr"
-    d.mkdir()
-    write_image(d / "a.png", photo[:32, :32])
-    write_image(d / "b.png", photo[32:64, :32])
-    seen = []
-    real_fit = zssr_mod.fit
-    monkeypatch.setattr(zssr_mod, "fit", lambda lr, cfg, **k: (seen.append(cfg), real_fit(lr, cfg, **k))[1])
+    """evaluate --steps/--bp-iters/--base-change/--father-placement fit with that schedule and keep it in the
+    JSON settings, so --resume never mixes it with another schedule."""
+    d, seen = _two_images_and_fit_spy(tmp_path, photo, monkeypatch)
     out = tmp_path / "r.json"
     args = ["evaluate", str(d), "--scale", "4", "--method", "zssr", "--preset", "gradual", "--max-iters", "1",
             "--device", "cpu", "--json", str(out), "--resume", "--steps", "2;3;4", "--bp-iters", "1,2,3"]

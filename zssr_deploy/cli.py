@@ -141,9 +141,7 @@ def evaluate(hr_dir: str, scale: int, method: str, protocol: str, limit: int | N
                          if v})
         if father_placement != "paper":
             settings["father_placement"] = father_placement
-    schedule = _schedule(steps, bp_iters, base_change, str(scale)) if method == "zssr" else {}
-    if father_placement != "paper":
-        schedule["father_placement"] = father_placement
+    schedule = {**_schedule(steps, bp_iters, base_change, str(scale)), "father_placement": father_placement}
     if method == "zssr":
         from .api import build_config
 

@@ -169,6 +169,18 @@ def _released_warp(src: torch.Tensor, lin: np.ndarray, t: tuple[float, float], c
     return out.clamp(0.0, 1.0)
 
 
+def _pick_source(sources: Sequence[torch.Tensor], base_scales: Sequence[float], max_scale: float,
+                 rng: np.random.Generator, s: AugmentSettings, mode: str) -> tuple[torch.Tensor, float]:
+    """The source a father is cut from and the father's scale relative to it: a scale ~ U[min_scale,
+    max_scale] picks the smallest source whose base scale reaches it; a plain crop ("leave as is") takes
+    the input at scale 1 and draws nothing."""
+    if mode == "leave_as_is":
+        return sources[0], 1.0
+    scale = rng.random() * (max_scale - s.min_scale) + s.min_scale
+    idx = next((i for i, b in enumerate(base_scales) if b > scale - 1e-6), len(base_scales) - 1)
+    return sources[idx], scale / base_scales[idx]
+
+
 def sample_father(
     sources: Sequence[torch.Tensor], base_scales: Sequence[float], max_scale: float,
     rng: np.random.Generator, settings: AugmentSettings,
@@ -179,17 +191,12 @@ def sample_father(
     ``max_scale`` caps the sampled scale (the newest source's scale).
     """
     mode = _choose_mode(rng, settings)
+    src, scale = _pick_source(sources, base_scales, max_scale, rng, settings, mode)
     if settings.father_placement == "released":
-        scale = 1.0 if mode == "leave_as_is" else rng.random() * (max_scale - settings.min_scale) + settings.min_scale
-        idx = next((i for i, b in enumerate(base_scales) if b > scale - 1e-6), len(base_scales) - 1)
-        src = sources[idx]
-        lin, t, c = _released_map(rng, settings, mode, scale / base_scales[idx], src.shape[1], src.shape[2])
+        lin, t, c = _released_map(rng, settings, mode, scale, src.shape[1], src.shape[2])
         return _released_warp(src, lin, t, c, settings.crop_size, exact=mode != "affine")
     if mode == "leave_as_is":
-        return _exact_crop(sources[0], rng, settings, rotate=False)
-    scale = rng.random() * (max_scale - settings.min_scale) + settings.min_scale
-    idx = next((i for i, b in enumerate(base_scales) if b > scale - 1e-6), len(base_scales) - 1)
-    src = sources[idx]
+        return _exact_crop(src, rng, settings, rotate=False)
     if mode == "no_interp":
         return _exact_crop(src, rng, settings, rotate=settings.allow_rotation)
-    return _affine_crop(src, rng, settings, scale / base_scales[idx])
+    return _affine_crop(src, rng, settings, scale)

@@ -92,7 +92,7 @@ class ZSSRConfig:
                 raise ConfigError(f"scale factors must be > 1 (a pair (vertical, horizontal)), got {sf}")
             if max(sf) > 16:
                 raise ConfigError(f"scale factor {sf} is too large (at most 16 per step)")
-        self._check_base_changes()
+        self._base_change_walk()  # raises ConfigError on a base change that fits no step
         if len(self.back_projection_iters) != len(self.scale_factors):
             raise ConfigError("give one back-projection count per scale step")
         if any(b < 0 for b in self.back_projection_iters):
@@ -110,10 +110,15 @@ class ZSSRConfig:
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
-    def _check_base_changes(self) -> None:
-        """Walk the steps as the trainer does: each base change must follow an earlier isotropic step with that
-        factor (in order), and every later step must still upscale relative to the new base."""
-        pending, base = list(self.base_change_scales), (1.0, 1.0)
+    @property
+    def base_change_steps(self) -> tuple[int, ...]:
+        """Indices of the steps after which the output becomes the new input: each of ``base_change_scales``,
+        in order, matched to the next earlier isotropic step with that factor (the last step never changes it)."""
+        return self._base_change_walk()
+
+    def _base_change_walk(self) -> tuple[int, ...]:
+        """Walk the steps as the trainer does; every later step must still upscale relative to the new base."""
+        pending, base, changes = list(self.base_change_scales), (1.0, 1.0), []
         for i, sf in enumerate(self.scale_factors):
             rel = (sf[0] / base[0], sf[1] / base[1])
             if min(rel) < 1.0 - 1e-9 or max(rel) <= 1.0 + 1e-9:
@@ -122,10 +127,12 @@ class ZSSRConfig:
             if pending and i < len(self.scale_factors) - 1 and all(abs(f - pending[0]) < 1e-3 for f in sf):
                 base = sf
                 pending.pop(0)
+                changes.append(i)
         if pending:
             steps = ";".join(f"{a:g},{b:g}" for a, b in self.scale_factors[:-1]) or "none"
             raise ConfigError(f"base change x{pending[0]:g} matches no isotropic step before the last, in order "
                               f"(earlier steps: {steps})")
+        return tuple(changes)
 
     @property
     def final_scale(self) -> tuple[float, float]:

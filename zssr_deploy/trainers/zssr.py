@@ -320,7 +320,7 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
     sources = [trainer.current_input]
     base_scales = [1.0] + [min(sf) for sf in config.scale_factors]
     base = (1.0, 1.0)
-    base_changes = list(config.base_change_scales)
+    base_change_steps = config.base_change_steps
     summaries: list[StepSummary] = []
     pipeline: ZSSRPipeline | None = None
     output = img
@@ -340,7 +340,7 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
         if not 1 <= steps_done < n_steps:
             raise CheckpointError(f"{str(checkpoint)!r} holds {steps_done} finished steps of {n_steps}; "
                                   "delete it to start the fit afresh")
-        base, base_changes = tuple(state["base"]), list(state["base_changes"])
+        base = tuple(state["base"])
         summaries = [StepSummary(**d) for d in state["summaries"]]
         seconds_before = float(state["seconds"])
         trainer.current_input = sources[current_index]
@@ -363,8 +363,7 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
         output = run_pipeline(pipeline, current, device)
         trainer.net.train()
         sources.append(_to_tensor(output, device))
-        if base_changes and abs(sf[0] - base_changes[0]) < 1e-3 and abs(sf[1] - base_changes[0]) < 1e-3:
-            base_changes.pop(0)
+        if i in base_change_steps:
             base = sf
             current = output
             current_index = len(sources) - 1
@@ -373,7 +372,7 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
         if checkpoint is not None and i < n_steps - 1:
             save_checkpoint(checkpoint, print_, {
                 "steps_done": i + 1, "trainer": trainer.state(), "sources": [s.cpu() for s in sources],
-                "current_index": current_index, "base": base, "base_changes": base_changes,
+                "current_index": current_index, "base": base,
                 "summaries": [asdict(sm) for sm in summaries], "seconds": seconds_before + time.perf_counter() - t0})
     assert pipeline is not None
     pipeline = pipeline.to("cpu").eval().to(memory_format=torch.contiguous_format)
