@@ -1,0 +1,106 @@
+"""Score the authors' released ZSSR code under this project's RGB protocol, image by image.
+
+    python benchmarks/released_code.py ../shared/data/Set14 out.json face foreman ... \\
+        --port-dir PORT --tf-python PORT_VENV/bin/python [--gradual] [--seed 0]
+
+Why: the Set14 acceptance number (33.00) rests on the released README's claim, and the released code is
+TensorFlow 1 / Python 2, which this project does not ship or import. So the code is run as the authors wrote
+it, in its own interpreter, and only the scoring is ours: the LR input and the score come from
+``zssr_deploy.evaluate.score_image`` (the same function ``zssr-deploy evaluate`` uses), so the upscaler is
+the only difference from ``zssr-deploy evaluate --method zssr``.
+
+``PORT`` is a directory holding the released ``imresize.py`` and a module ``released_zssr.py`` with the
+released ``ZSSR`` class, ``Config`` and the X2 gradual config as ``gradual_conf()``, converted to Python 3 and
+``tensorflow.compat.v1`` (docs/BENCHMARKS.md lists the conversion; the authors' code is not part of this
+repository). ``ZSSR(lr, conf, seed=...)`` must seed numpy and the TF graph, ``run()`` returns the float SR
+image and ``log`` lists per scale step ``{"scale", "iterations", "lr_drops_at"}``.
+
+The released network has 3 input channels and no 1-channel path: a single-channel image (Set14 bridge) is
+repeated to 3 channels and the channel mean of the output is scored. Results are kept per image in ``out.json``
+(an image already there is skipped, so a run can be resumed). The worker half of this file
+(``--worker``) runs inside the port's interpreter and imports only numpy and the port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def worker(lr_path: str, sr_path: str, log_path: str, gradual: bool, seed: int) -> None:
+    """Inside the port's interpreter: run the released code on one LR image (.npy, float HxWx3 in [0, 1])."""
+    from released_zssr import ZSSR, Config, gradual_conf  # the port, on PYTHONPATH
+
+    conf = gradual_conf() if gradual else Config()
+    lr = np.load(lr_path).astype(np.float64)
+    t0 = time.perf_counter()
+    z = ZSSR(lr, conf, seed=seed)
+    sr = z.run()
+    np.save(sr_path, np.asarray(sr, dtype=np.float32))
+    Path(log_path).write_text(json.dumps({"steps": z.log, "seconds": time.perf_counter() - t0, "seed": seed}))
+
+
+def released_upscaler(port_dir: Path, tf_python: str, gradual: bool, seed: int, log: dict):
+    """An ``evaluate`` upscaler that runs the released code in a subprocess; fills ``log`` with its record."""
+
+    def upscale(lr: np.ndarray, scale: float) -> np.ndarray:
+        if scale != 2:
+            raise SystemExit("the released configurations are x2 only")
+        gray = lr.shape[2] == 1
+        x = np.repeat(lr, 3, axis=2) if gray else lr
+        with tempfile.TemporaryDirectory() as d:
+            np.save(f"{d}/lr.npy", x)
+            cmd = [tf_python, str(Path(__file__).resolve()), "--worker", f"{d}/lr.npy", f"{d}/sr.npy",
+                   f"{d}/log.json", "--seed", str(seed)] + (["--gradual"] if gradual else [])
+            env = {**os.environ, "PYTHONPATH": str(port_dir.resolve())}  # the port's modules, in its interpreter
+            subprocess.run(cmd, check=True, cwd=port_dir, env=env)
+            sr = np.load(f"{d}/sr.npy")
+            log.update(json.loads(Path(f"{d}/log.json").read_text()))
+        return sr.mean(axis=2, keepdims=True) if gray else sr
+
+    return upscale
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--worker", nargs=3, metavar=("LR", "SR", "LOG"))
+    ap.add_argument("--gradual", action="store_true", help="the released X2_GRADUAL_IDEAL_CONF (6 steps)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--port-dir", type=Path)
+    ap.add_argument("--tf-python", help="the interpreter that has TensorFlow and the port's dependencies")
+    ap.add_argument("set_dir", nargs="?", type=Path)
+    ap.add_argument("out_json", nargs="?", type=Path)
+    ap.add_argument("names", nargs="*")
+    a = ap.parse_args()
+    if a.worker:
+        worker(*a.worker, gradual=a.gradual, seed=a.seed)
+        return
+    if not (a.set_dir and a.out_json and a.names and a.port_dir and a.tf_python):
+        ap.error("give SET_DIR OUT_JSON NAME... --port-dir and --tf-python")
+
+    from zssr_deploy.evaluate import score_image
+    from zssr_deploy.io import read_image
+
+    results = json.loads(a.out_json.read_text()) if a.out_json.exists() else {}
+    for name in a.names:
+        if name in results:
+            continue
+        hr = read_image(next(a.set_dir.glob(name + ".*"))).pixels
+        log: dict = {}
+        s = score_image(hr, 2, released_upscaler(a.port_dir, a.tf_python, a.gradual, a.seed, log), "rgb", name)
+        results[name] = {"psnr_y": s.psnr_y, "ssim_y": s.ssim_y, "seconds": s.seconds, **log}
+        print(f"{name}: {s.psnr_y:.2f} / {s.ssim_y:.4f}  {log['steps']}  {s.seconds:.0f} s", flush=True)
+        a.out_json.write_text(json.dumps(results, indent=1))
+    print(f"mean of {len(results)}: {np.mean([r['psnr_y'] for r in results.values()]):.3f} / "
+          f"{np.mean([r['ssim_y'] for r in results.values()]):.4f}")
+
+
+if __name__ == "__main__":
+    main()
