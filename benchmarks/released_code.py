@@ -2,6 +2,7 @@
 
     python benchmarks/released_code.py ../shared/data/Set14 out.json face foreman ... \\
         --port-dir PORT --tf-python PORT_VENV/bin/python [--gradual] [--seed 0]
+    python benchmarks/released_code.py --table out.json [more.json ...]     # Markdown rows and the mean
 
 Why: the Set14 acceptance number (33.00) rests on the released README's claim, and the released code is
 TensorFlow 1 / Python 2, which this project does not ship or import. So the code is run as the authors wrote
@@ -68,9 +69,28 @@ def released_upscaler(port_dir: Path, tf_python: str, gradual: bool, seed: int, 
     return upscale
 
 
+def print_table(paths: list[Path]) -> None:
+    """One Markdown row per image (Y-PSNR / SSIM, iterations with learning-rate drops per step, seconds), then
+    the mean; an image in two files is refused."""
+    rows: dict[str, dict] = {}
+    for p in paths:
+        for name, r in json.loads(p.read_text()).items():
+            if name in rows:
+                raise SystemExit(f"{p}: {name!r} appears in more than one file")
+            rows[name] = r
+    print("| image | Y-PSNR / SSIM | iterations (lr drops at) | seconds |\n|---|---|---|---|")
+    for name in sorted(rows):
+        r = rows[name]
+        steps = "; ".join(f"{s['iterations']} ({', '.join(map(str, s['lr_drops_at']))})" for s in r["steps"])
+        print(f"| {name} | {r['psnr_y']:.2f} / {r['ssim_y']:.4f} | {steps} | {r['seconds']:.1f} |")
+    print(f"| **mean of {len(rows)}** | **{np.mean([r['psnr_y'] for r in rows.values()]):.2f} / "
+          f"{np.mean([r['ssim_y'] for r in rows.values()]):.4f}** | | |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--worker", nargs=3, metavar=("LR", "SR", "LOG"))
+    ap.add_argument("--table", nargs="+", type=Path, metavar="JSON", help="print the results of these files")
     ap.add_argument("--gradual", action="store_true", help="the released X2_GRADUAL_IDEAL_CONF (6 steps)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--port-dir", type=Path)
@@ -81,6 +101,9 @@ def main() -> None:
     a = ap.parse_args()
     if a.worker:
         worker(*a.worker, gradual=a.gradual, seed=a.seed)
+        return
+    if a.table:
+        print_table(a.table)
         return
     if not (a.set_dir and a.out_json and a.names and a.port_dir and a.tf_python):
         ap.error("give SET_DIR OUT_JSON NAME... --port-dir and --tf-python")
