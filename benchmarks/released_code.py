@@ -120,7 +120,9 @@ def main() -> None:
         s = score_image(hr, 2, released_upscaler(a.port_dir, a.tf_python, a.gradual, a.seed, log), "rgb", name)
         results[name] = {"psnr_y": s.psnr_y, "ssim_y": s.ssim_y, "seconds": s.seconds, **log}
         print(f"{name}: {s.psnr_y:.2f} / {s.ssim_y:.4f}  {log['steps']}  {s.seconds:.0f} s", flush=True)
-        a.out_json.write_text(json.dumps(results, indent=1))
+        tmp = a.out_json.with_name(a.out_json.name + ".tmp")  # atomic: a killed run keeps the finished images
+        tmp.write_text(json.dumps(results, indent=1))
+        os.replace(tmp, a.out_json)
     print(f"mean of {len(results)}: {np.mean([r['psnr_y'] for r in results.values()]):.3f} / "
           f"{np.mean([r['ssim_y'] for r in results.values()]):.4f}")
 
