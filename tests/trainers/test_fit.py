@@ -116,8 +116,16 @@ def test_presets_and_schedules():
     assert PRESETS["given-kernel"].allow_rotation is False and PRESETS["given-kernel"].back_projection_iters == (2,)
     assert PRESETS["real"].noise_std == 0.0125 and PRESETS["real"].min_scale == 0.75
     assert len(PRESETS["gradual"].scale_factors) == 6
+    assert gradual_schedule((2.0, 2.0)) == (PRESETS["gradual"].scale_factors, (6, 6, 8, 10, 10, 12), ())
+    # x4: the paper's 6-step x2 schedule, a base change at 2, then the same 6 steps relative to it
     steps, bps, bases = gradual_schedule((4.0, 4.0))
-    assert steps == ((2.0, 2.0), (4.0, 4.0)) and bases == (2.0,) and bps == (10, 10)
+    assert steps[:6] == PRESETS["gradual"].scale_factors and bases == (2.0,)
+    assert steps[6:] == ((2.0, 3.0), (3.0, 2.0), (3.0, 3.0), (3.0, 4.0), (4.0, 3.0), (4.0, 4.0))
+    assert bps == (6, 6, 8, 10, 10, 12) * 2
+    assert PRESETS["gradual"].with_scale(4.0).scale_factors == steps
+    # an axis that does not grow drops the steps that would not upscale or would repeat one
+    assert gradual_schedule((1.0, 2.0)) == (((1.0, 1.5), (1.0, 2.0)), (6, 10), ())
+    assert gradual_schedule((4.0, 2.0))[0][6:] == ((3.0, 2.0), (4.0, 2.0))
     assert PRESETS["ideal"].with_scale((3.0, 3.0)).scale_factors == ((3.0, 3.0),)
     assert parse_scale("2,1.5") == (2.0, 1.5)
     with pytest.raises(ConfigError):
@@ -159,6 +167,6 @@ def test_base_changes_are_checked_against_the_steps():
     for steps, bases, msg in bad:
         with pytest.raises(ConfigError, match=msg):
             ZSSRConfig(scale_factors=steps, back_projection_iters=(1,) * len(steps), base_change_scales=bases)
-    for s in [(4.0, 4.0), (8.0, 8.0), (3.0, 4.0), (2.5, 2.5)]:  # every planned schedule is valid
+    for s in [(4.0, 4.0), (8.0, 8.0), (3.0, 4.0), (2.5, 2.5), (4.0, 2.0), (1.5, 1.5), (1.0, 2.0)]:  # all valid
         steps, bps, bases = gradual_schedule(s)
         ZSSRConfig(scale_factors=steps, back_projection_iters=bps, base_change_scales=bases)

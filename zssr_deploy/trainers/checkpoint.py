@@ -1,6 +1,6 @@
 """Training state saved between the scale steps of a gradual fit, so that an interrupted fit resumes.
 
-A gradual fit (the paper's 6-step x2 schedule, or x4 with a base change) costs hours on a CPU; a checkpoint
+A gradual fit (the paper's 6-step x2 schedule; 12 steps with a base change for x4) costs hours on a CPU; a checkpoint
 written after each finished step loses at most the step in progress. The file holds tensors and plain
 Python values only, and is read with ``torch.load(weights_only=True)``: loading a checkpoint never runs code.
 

@@ -176,19 +176,42 @@ def parse_scale(scale: float | str | Sequence[float]) -> tuple[float, float]:
 
 
 def gradual_schedule(scale: Sequence[float]) -> tuple[tuple[tuple[float, float], ...], tuple[int, ...], tuple[float, ...]]:
-    """Gradual steps for a final factor: the paper's 6-step schedule for x2; otherwise one x2 jump at a time
-    with a base change after each (x4 = x2, base change, x4), and the remainder last."""
+    """Gradual steps for a final factor ``(sy, sx)``: every jump is made in the paper's 6 intermediate steps.
+
+    The paper grows the factor through 6 intermediate scales (its x2 schedule: (1, 1.5), (1.5, 1), (1.5, 1.5),
+    (1.5, 2), (2, 1.5), (2, 2), back-projection 6, 6, 8, 10, 10, 12). Larger factors are reached one doubling at
+    a time, each doubling in those 6 steps and followed by a base change (its output becomes the new input,
+    the released code's advice for large factors), then the rest of the way in the same 6-step pattern:
+    x4 = the x2 schedule, base change at 2, then (2, 3), (3, 2), (3, 3), (3, 4), (4, 3), (4, 4).
+    A jump from base ``b`` to ``t`` goes through the midpoint ``m = (b + t) / 2`` per axis as
+    (b, m_x), (m_y, b), (m_y, m_x), (m_y, t_x), (t_y, m_x), (t_y, t_x); steps that repeat an earlier one or
+    do not upscale (an axis that does not grow) are left out. Returns (steps, back-projection iterations per
+    step, base-change scales), all relative to the original input.
+    """
     sy, sx = float(scale[0]), float(scale[1])
-    if (sy, sx) == (2.0, 2.0):
-        return PAPER_X2_SCHEDULE, PAPER_X2_BP_ITERS, ()
     steps: list[tuple[float, float]] = []
-    s = 2.0
-    while s < min(sy, sx) - 1e-9:
-        steps.append((s, s))
-        s *= 2
-    bases = tuple(st[0] for st in steps)
-    steps.append((sy, sx))
-    return tuple(steps), tuple([10] * len(steps)), bases
+    bps: list[int] = []
+    bases: list[float] = []
+
+    def jump(by: float, bx: float, ty: float, tx: float) -> None:
+        my, mx = (by + ty) / 2, (bx + tx) / 2
+        pattern = [(by, mx), (my, bx), (my, mx), (my, tx), (ty, mx), (ty, tx)]
+        for step, bp in zip(pattern, PAPER_X2_BP_ITERS):
+            if step != (by, bx) and step not in steps:
+                steps.append(step)
+                bps.append(bp)
+
+    base = 1.0
+    while 2 * base <= min(sy, sx) + 1e-9:  # whole doublings, isotropic
+        jump(base, base, 2 * base, 2 * base)
+        base *= 2
+        if (base, base) != (sy, sx):
+            bases.append(base)
+    if steps and steps[-1] != (sy, sx):  # the remainder, relative to the last base
+        jump(base, base, sy, sx)
+    elif not steps:
+        jump(1.0, 1.0, sy, sx)
+    return tuple(steps), tuple(bps), tuple(bases)
 
 
 _GRADUAL = ZSSRConfig(scale_factors=PAPER_X2_SCHEDULE, back_projection_iters=PAPER_X2_BP_ITERS,
