@@ -109,7 +109,7 @@ def main() -> None:
         ap.error("give SET_DIR OUT_JSON NAME... --port-dir and --tf-python")
 
     from zssr_deploy.evaluate import score_image
-    from zssr_deploy.io import read_image
+    from zssr_deploy.io import read_image, write_bytes_atomic
 
     results = json.loads(a.out_json.read_text()) if a.out_json.exists() else {}
     for name in a.names:
@@ -120,9 +120,8 @@ def main() -> None:
         s = score_image(hr, 2, released_upscaler(a.port_dir, a.tf_python, a.gradual, a.seed, log), "rgb", name)
         results[name] = {"psnr_y": s.psnr_y, "ssim_y": s.ssim_y, "seconds": s.seconds, **log}
         print(f"{name}: {s.psnr_y:.2f} / {s.ssim_y:.4f}  {log['steps']}  {s.seconds:.0f} s", flush=True)
-        tmp = a.out_json.with_name(a.out_json.name + ".tmp")  # atomic: a killed run keeps the finished images
-        tmp.write_text(json.dumps(results, indent=1))
-        os.replace(tmp, a.out_json)
+        # atomic: a killed run keeps the finished images
+        write_bytes_atomic(a.out_json, json.dumps(results, indent=1).encode(), overwrite=True)
     print(f"mean of {len(results)}: {np.mean([r['psnr_y'] for r in results.values()]):.3f} / "
           f"{np.mean([r['ssim_y'] for r in results.values()]):.4f}")
 

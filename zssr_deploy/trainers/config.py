@@ -207,10 +207,8 @@ def gradual_schedule(scale: Sequence[float]) -> tuple[tuple[tuple[float, float],
         base *= 2
         if (base, base) != (sy, sx):
             bases.append(base)
-    if steps and steps[-1] != (sy, sx):  # the remainder, relative to the last base
+    if not steps or steps[-1] != (sy, sx):  # the remainder (or the whole factor), from the last base
         jump(base, base, sy, sx)
-    elif not steps:
-        jump(1.0, 1.0, sy, sx)
     return tuple(steps), tuple(bps), tuple(bases)
 
 
