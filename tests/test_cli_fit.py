@@ -134,6 +134,22 @@ def test_fit_then_run_equals_fit_and_run(lr_png, tmp_path):
     assert diff <= 1 / 255 + 1e-6
 
 
+def test_image_below_the_graph_minimum_runs_in_torch(tmp_path, photo):
+    """At x4 the exported graph needs 14 LR pixels a side; a 12x12 image still gets its output (not a lost fit)."""
+    write_image(tmp_path / "small.png", photo[:12, :12])
+    r = run("fit-and-run", tmp_path / "small.png", "-o", tmp_path / "a.png", "--scale", 4, *FAST_ONNX,
+            "--save-model", tmp_path / "a.onnx")
+    assert r.exit_code == 0, r.output
+    assert read_image(tmp_path / "a.png").pixels.shape == (48, 48, 3) and (tmp_path / "a.onnx").exists()
+    # the fallback is the torch engine itself: the same pixels
+    r = run("fit-and-run", tmp_path / "small.png", "-o", tmp_path / "b.png", "--scale", 4, *FAST)
+    assert r.exit_code == 0, r.output
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png").pixels, read_image(tmp_path / "b.png").pixels)
+    # the saved model states its limit when run on that image directly
+    r = run("run", tmp_path / "a.onnx", tmp_path / "small.png", "-o", tmp_path / "c.png", "--provider", "cpu")
+    assert _one_error_line(r) and "at least 14 pixels" in r.output and not (tmp_path / "c.png").exists()
+
+
 def test_save_model_exists(lr_png, tmp_path):
     (tmp_path / "m.onnx").write_bytes(b"keep")
     r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST_ONNX, "--save-model", tmp_path / "m.onnx")

@@ -6,6 +6,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,10 @@ from .evaluate import score_output
 from .imageops.kernels import load_kernel
 from .imageops.resize import imresize
 from .io import check_output_path, read_image, write_image
+
+if TYPE_CHECKING:
+    from .runtime import ZSSRModel
+    from .trainers.zssr import FitResult
 
 __all__ = ["FitAndRunReport", "ZSSRUpscaler", "build_config", "fit_model", "run_model", "upscale_image",
            "zssr_upscaler"]
@@ -30,6 +35,23 @@ def _auto_tile(tile: int | None, hw: tuple[int, ...]) -> int | None:
         log.info("large image (%dx%d): tiled inference, %d LR pixels a tile", hw[0], hw[1], AUTO_TILE)
         return AUTO_TILE
     return tile
+
+
+def _torch_inference(result: FitResult) -> np.ndarray:
+    """The fitted pipeline's final inference in torch (used when the image is too small for the ONNX graph)."""
+    from .trainers.zssr import run_pipeline
+
+    return run_pipeline(result.pipeline, result.pipeline_input, result.device)
+
+
+def _onnx_inference(model: ZSSRModel, result: FitResult, tile: int | None, tile_progress) -> tuple[np.ndarray, list[str]]:
+    """The final inference through ONNX Runtime, tiled for large images; returns the image and the providers."""
+    tile = _auto_tile(tile, result.pipeline_input.shape)
+    if tile:
+        sr = model.run_tiled(result.pipeline_input, max(tile, model.metadata.halo), tile_progress)
+    else:
+        sr = model.run(result.pipeline_input)
+    return sr, list(model.providers)
 
 
 def _remove_checkpoint(checkpoint: str | Path | None) -> None:
@@ -140,21 +162,25 @@ def upscale_image(input_path: str | Path, output_path: str | Path, scale: object
                  checkpoint=checkpoint)
     model_path, providers = None, ["torch"]
     if engine == "onnx":
-        from .exporters import export_pipeline, training_summary
+        from .exporters import export_pipeline, pipeline_min_size, training_summary
         from .runtime import ZSSRModel
 
         summary = {**training_summary(result.steps, result.seconds, result.precision, result.device), **cfg.extra}
+        min_side = pipeline_min_size(result.pipeline)
+        too_small = min(result.pipeline_input.shape[:2]) < min_side
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(save_model) if save_model is not None else Path(tmp) / "model.onnx"
-            export_pipeline(result.pipeline, path, summary, overwrite=True)
-            model = ZSSRModel(path, provider=provider)
-            tile = _auto_tile(tile, result.pipeline_input.shape)
-            if tile:
-                sr = model.run_tiled(result.pipeline_input, max(tile, model.metadata.halo), tile_progress)
+            if save_model is not None or not too_small:
+                export_pipeline(result.pipeline, path, summary, overwrite=True)
+            if too_small:
+                # The graph's mirror padding needs min_side pixels; the fit is not thrown away for that:
+                # the same module runs in torch (the math is defined once, so the result is the same).
+                log.warning("the image (%dx%d) is below the ONNX graph's minimum side of %d pixels at this scale: "
+                            "final inference runs in torch", *result.pipeline_input.shape[:2], min_side)
+                sr = _torch_inference(result)
             else:
-                sr = model.run(result.pipeline_input)
-            providers = model.providers
-            model_path = Path(save_model) if save_model is not None else None
+                sr, providers = _onnx_inference(ZSSRModel(path, provider=provider), result, tile, tile_progress)
+        model_path = Path(save_model) if save_model is not None else None
     else:
         sr = result.output
     alpha = None

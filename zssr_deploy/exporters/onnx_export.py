@@ -61,7 +61,8 @@ def pipeline_halo(pipeline: ZSSRPipeline) -> int:
                     (numeric.kh, numeric.kw) if numeric is not None else None)
 
 
-def _min_size(pipeline: ZSSRPipeline) -> int:
+def pipeline_min_size(pipeline: ZSSRPipeline) -> int:
+    """The smallest LR side (pixels) the exported graph of ``pipeline`` accepts (``zssr.min_size``)."""
     # the exported mirror reflects twice: a side must be at least half of the widest filter's reach
     reach = max(m.length + abs(m.offset) for m in (pipeline.up.axis_h, pipeline.up.axis_w,
                                                    pipeline.down.axis_h, pipeline.down.axis_w))
@@ -130,7 +131,7 @@ def export_pipeline(pipeline: ZSSRPipeline, path: str | os.PathLike[str], traini
                              "export with a static shape (--static-shape H,W) specialised to the image size")
     pipe = copy.deepcopy(pipeline).cpu().float().eval().to(memory_format=torch.contiguous_format)
     pipe.net_tile = None
-    min_size = _min_size(pipe)
+    min_size = pipeline_min_size(pipe)
     shape = static_shape or (max(min_size, 24), max(min_size, 24) + 3)
     if min(shape) < min_size:
         raise ScaleError(f"static shape {shape} is below this graph's minimum side {min_size}")

@@ -272,8 +272,9 @@ def _to_numpy(t: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def run_pipeline(pipeline: ZSSRPipeline, lr: np.ndarray, device: torch.device) -> np.ndarray:
+def run_pipeline(pipeline: ZSSRPipeline, lr: np.ndarray, device: torch.device | str) -> np.ndarray:
     """Apply an inference pipeline to an ``HxWxC`` float32 image; returns ``H'xW'xC`` float32."""
+    device = torch.device(device)
     pipeline = pipeline.to(device).eval()
     out = pipeline(_to_tensor(lr, device)[None])
     return out[0].permute(1, 2, 0).float().cpu().numpy()
