@@ -18,11 +18,13 @@ from .errors import (
     InvalidImageError,
     KernelError,
     ModelError,
+    OutputError,
     ProviderError,
+    ResultsError,
     ScaleError,
     ZSSRError,
 )
-from .evaluate import evaluate_folder, score_image
+from .evaluate import score_image
 from .imageops import imresize, load_kernel, random_gaussian_kernel, rgb2ycbcr, ycbcr2rgb
 from .io import Image, read_image, write_image
 from .metrics import psnr, ssim
@@ -30,8 +32,9 @@ from .metrics import psnr, ssim
 _LAZY = {
     "ZSSRConfig": "zssr_deploy.trainers.config",
     "PRESETS": "zssr_deploy.trainers.config",
-    "fit": "zssr_deploy.trainers.zssr",
-    "FitResult": "zssr_deploy.trainers.zssr",
+    "build_config": "zssr_deploy.trainers.config",
+    "fit": "zssr_deploy.trainers.fitting",
+    "FitResult": "zssr_deploy.trainers.fitting",
     "upscale_image": "zssr_deploy.api",
 }
 
@@ -46,12 +49,14 @@ __all__ = [
     "InvalidImageError",
     "KernelError",
     "ModelError",
+    "OutputError",
     "ProviderError",
+    "ResultsError",
     "ScaleError",
     "ZSSRConfig",
     "ZSSRError",
     "__version__",
-    "evaluate_folder",
+    "build_config",
     "fit",
     "imresize",
     "load_kernel",

@@ -12,11 +12,16 @@ class ZSSRError(Exception):
 
 
 class ImageReadError(ZSSRError):
-    """An input image is missing, empty, truncated or not an image."""
+    """An input image (or folder of images) is missing, empty, truncated or not an image."""
 
 
-class ImageWriteError(ZSSRError):
-    """An output cannot be written (exists without overwrite, unwritable folder, unknown format)."""
+class OutputError(ZSSRError):
+    """An output file (image, model, results JSON) cannot be written: it exists and overwriting was not asked
+    for, its folder is missing or unwritable, or its extension does not fit what is written."""
+
+
+class ImageWriteError(OutputError):
+    """An output image cannot be written (the cases of :class:`OutputError`, or the encoder failed)."""
 
 
 class InvalidImageError(ZSSRError):
@@ -39,8 +44,13 @@ class CheckpointError(ZSSRError):
     """A training checkpoint is unreadable, or was written for another image, kernel, settings or version."""
 
 
+class ResultsError(ZSSRError):
+    """A results JSON of ``evaluate`` is unreadable, or holds another run (scale, method, protocol, settings)."""
+
+
 class ModelError(ZSSRError):
-    """An ONNX model file is unreadable, not a zssr-deploy model, or of an incompatible format version."""
+    """An ONNX model file is unreadable, not a zssr-deploy model, of an incompatible format version, or of
+    another kind than the operation needs (a network-only export where a pipeline is needed)."""
 
 
 class ProviderError(ZSSRError):

@@ -11,7 +11,6 @@ file unless ``overwrite=True``.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +18,10 @@ import cv2
 import numpy as np
 
 from .errors import ImageReadError, ImageWriteError, InvalidImageError
+from .files import check_output_path, write_bytes_atomic
+from .imageops.guard import check_image
 
-__all__ = ["SUPPORTED_EXTENSIONS", "Image", "check_output_path", "read_image", "write_bytes_atomic", "write_image"]
+__all__ = ["SUPPORTED_EXTENSIONS", "Image", "check_image_path", "read_image", "write_image"]
 
 SUPPORTED_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -117,52 +118,9 @@ def _to_samples(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
     return np.round(np.clip(pixels, 0.0, 1.0) * peak).astype(dtype)
 
 
-def check_output_path(path: str | os.PathLike[str], overwrite: bool,
-                      extensions: tuple[str, ...] = SUPPORTED_EXTENSIONS) -> Path:
-    """Check an output path before any work: known extension, no existing file unless ``overwrite``, an
-    existing writable folder. Raises :class:`ImageWriteError` saying which."""
-    p = Path(path)
-    if p.suffix.lower() not in extensions:
-        raise ImageWriteError(f"{str(p)!r}: unsupported output extension {p.suffix!r}; use one of {extensions}")
-    if p.exists() and not overwrite:
-        raise ImageWriteError(f"{str(p)!r} already exists; pass --overwrite (overwrite=True) to replace it")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise ImageWriteError(f"output folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ImageWriteError(f"output folder {str(folder)!r} is not writable")
-    return p
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, overwrite: bool) -> Path:
-    """Write ``data`` to a temporary file in the destination folder, then rename it into place.
-
-    Without ``overwrite`` the final step is a hard link, which fails if the file appeared meanwhile.
-    """
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=str(folder))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the output the usual permissions
-        if overwrite:
-            os.replace(tmp, p)
-        else:
-            try:
-                os.link(tmp, p)
-            except FileExistsError:
-                raise ImageWriteError(f"{str(p)!r} already exists; pass --overwrite to replace it") from None
-            except OSError:
-                os.replace(tmp, p)  # filesystems without hard links
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
+def check_image_path(path: str | os.PathLike[str], overwrite: bool) -> Path:
+    """Check an output image path before any work (see :func:`zssr_deploy.files.check_output_path`)."""
+    return check_output_path(path, overwrite, SUPPORTED_EXTENSIONS, ImageWriteError)
 
 
 def write_image(
@@ -178,13 +136,9 @@ def write_image(
     Raises :class:`ImageWriteError` when the file exists and ``overwrite`` is false, when the folder is
     missing or unwritable, or when the extension is not a supported image format.
     """
-    p = check_output_path(path, overwrite)
+    p = check_image_path(path, overwrite)
     ext = p.suffix.lower()
-    arr = np.asarray(pixels)
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    if arr.ndim != 3 or arr.shape[2] not in (1, 3):
-        raise InvalidImageError(f"pixels must be HxW, HxWx1 or HxWx3, got shape {arr.shape}")
+    arr = check_image(pixels, "pixels")
     if bit_depth not in (8, 16):
         raise ImageWriteError(f"bit depth must be 8 or 16, got {bit_depth}")
     if ext not in (".png", ".tif", ".tiff"):
@@ -200,4 +154,4 @@ def write_image(
     ok, buf = cv2.imencode(ext, out)
     if not ok:
         raise ImageWriteError(f"OpenCV could not encode {str(p)!r} as {ext}")
-    return write_bytes_atomic(p, buf.tobytes(), overwrite)
+    return write_bytes_atomic(p, buf.tobytes(), overwrite, ImageWriteError)

@@ -10,15 +10,16 @@ import numpy as np
 from scipy import ndimage
 
 from .errors import InvalidImageError
+from .imageops.guard import check_image
 
 __all__ = ["psnr", "ssim"]
 
 
 def _shaved(a: np.ndarray, b: np.ndarray, shave: int) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 2:
-        raise InvalidImageError(f"scoring needs two HxW images of one shape, got {a.shape} and {b.shape}")
+    a = check_image(np.asarray(a, dtype=np.float64), "reference", channels=(1,))[..., 0]
+    b = check_image(np.asarray(b, dtype=np.float64), "test image", channels=(1,))[..., 0]
+    if a.shape != b.shape:
+        raise InvalidImageError(f"scoring needs two images of one shape, got {a.shape} and {b.shape}")
     if shave:
         a, b = a[shave:-shave, shave:-shave], b[shave:-shave, shave:-shave]
     if a.size == 0:

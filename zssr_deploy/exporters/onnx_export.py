@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import os
 import warnings
 from pathlib import Path
@@ -24,13 +23,13 @@ from torch import nn
 
 from .._version import __version__
 from ..errors import ScaleError
-from ..imageops.resize import rational_scale
-from ..io import check_output_path, write_bytes_atomic
-from ..models.network import ZSSRNet
+from ..files import check_output_path, write_bytes_atomic
+from ..imageops.scale import rational_scale
+from ..models.network import ZSSRNet, add_residual
 from ..models.pipeline import ZSSRPipeline
 from ..runtime.metadata import ModelMetadata
 
-__all__ = ["export_network", "export_pipeline", "halo_for", "pipeline_halo", "training_summary"]
+__all__ = ["check_model_path", "export_network", "export_pipeline", "training_summary"]
 
 log = logging.getLogger(__name__)
 
@@ -39,41 +38,9 @@ MAX_DYNAMIC_DENOMINATOR = 16
 OPSET = 18
 
 
-def halo_for(scale: tuple[float, float], depth: int, bp_iters: int, kernel_shape: tuple[int, int] | None) -> int:
-    """LR pixels of context a tile needs for tiled output to match the whole image within 1e-6.
-
-    Network: ``depth`` HR pixels; cubic upscale: 2 LR pixels; each back-projection widens the dependency by a
-    few pixels but its influence decays geometrically, so 16 LR pixels cover any number of steps to below
-    1e-6 (measured: 8 px -> 1.1e-4, 16 px -> 1.8e-7, 32 px -> exact at x2 with 10 + 10 steps). A numeric
-    kernel adds its own reach.
-    """
-    halo = math.ceil(depth / min(scale)) + 3
-    if bp_iters > 0:
-        halo += 16
-    if kernel_shape is not None:
-        halo += math.ceil(max(kernel_shape) / 2)
-    return halo
-
-
-def pipeline_halo(pipeline: ZSSRPipeline) -> int:
-    numeric = pipeline.down.numeric
-    return halo_for(pipeline.scale, pipeline.net.receptive_radius, pipeline.bp_iters,
-                    (numeric.kh, numeric.kw) if numeric is not None else None)
-
-
-def pipeline_min_size(pipeline: ZSSRPipeline) -> int:
-    """The smallest LR side (pixels) the exported graph of ``pipeline`` accepts (``zssr.min_size``)."""
-    # the exported mirror reflects twice: a side must be at least half of the widest filter's reach
-    reach = max(m.length + abs(m.offset) for m in (pipeline.up.axis_h, pipeline.up.axis_w,
-                                                   pipeline.down.axis_h, pipeline.down.axis_w))
-    if pipeline.down.numeric is not None:
-        reach = max(reach, pipeline.down.numeric.kh, pipeline.down.numeric.kw)
-    return max(8, math.ceil(reach / 2) + 1)
-
-
-def _write_model(model: onnx.ModelProto, path: Path, overwrite: bool) -> Path:
-    check_output_path(path, overwrite, (".onnx",))
-    return write_bytes_atomic(path, model.SerializeToString(), overwrite)
+def check_model_path(path: str | os.PathLike[str], overwrite: bool) -> Path:
+    """Check an ONNX output path before any work (see :func:`zssr_deploy.files.check_output_path`)."""
+    return check_output_path(path, overwrite, (".onnx",))
 
 
 def _export(module: nn.Module, example: torch.Tensor, dynamic: bool, min_size: int) -> onnx.ModelProto:
@@ -108,7 +75,8 @@ def _finish(model: onnx.ModelProto, meta: ModelMetadata, path: str | os.PathLike
     model.producer_name = "zssr-deploy"
     model.producer_version = __version__
     onnx.checker.check_model(model, full_check=True)
-    return _write_model(model, Path(path), overwrite)
+    check_model_path(path, overwrite)
+    return write_bytes_atomic(path, model.SerializeToString(), overwrite)
 
 
 def _kernel_json(pipeline: ZSSRPipeline) -> Any:
@@ -125,21 +93,21 @@ def export_pipeline(pipeline: ZSSRPipeline, path: str | os.PathLike[str], traini
     whose fraction has a denominator above 16 can only be exported with a static shape.
     """
     for s in pipeline.scale:
-        _, q = rational_scale(s, 1000)
+        _, q = rational_scale(s)
         if q > MAX_DYNAMIC_DENOMINATOR and static_shape is None:
             raise ScaleError(f"scale {s:g} has no small fraction (p/q with q <= {MAX_DYNAMIC_DENOMINATOR}); "
                              "export with a static shape (--static-shape H,W) specialised to the image size")
     pipe = copy.deepcopy(pipeline).cpu().float().eval().to(memory_format=torch.contiguous_format)
     pipe.net_tile = None
-    min_size = pipeline_min_size(pipe)
+    min_size = pipe.min_size
     shape = static_shape or (max(min_size, 24), max(min_size, 24) + 3)
     if min(shape) < min_size:
         raise ScaleError(f"static shape {shape} is below this graph's minimum side {min_size}")
     example = torch.rand(1, pipe.net.channels, *shape, generator=torch.Generator().manual_seed(0))
     model = _export(pipe, example, static_shape is None, min_size)
-    aligns = tuple(rational_scale(s, 1000)[1] for s in pipe.scale)
+    aligns = tuple(rational_scale(s)[1] for s in pipe.scale)
     meta = ModelMetadata(kind="pipeline", scale=pipe.scale, kernel=_kernel_json(pipe), bp_iters=pipe.bp_iters,
-                         ensemble=tuple(pipe.transforms), channels=pipe.net.channels, halo=pipeline_halo(pipe),
+                         ensemble=tuple(pipe.transforms), channels=pipe.net.channels, halo=pipe.halo,
                          align=aligns, min_size=min_size, static_shape=tuple(static_shape) if static_shape else None,
                          training=training or {}, package_version=__version__)
     return _finish(model, meta, path, overwrite)
@@ -153,7 +121,7 @@ class _ResidualNet(nn.Module):
         self.net = net
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(lr + self.net(lr), 0.0, 1.0)
+        return add_residual(lr, self.net(lr))
 
 
 def export_network(net: ZSSRNet, path: str | os.PathLike[str], scale: tuple[float, float],

@@ -14,8 +14,9 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import KernelError
+from .scale import scale_pair
 
-__all__ = ["load_kernel", "random_gaussian_kernel", "shift_kernel", "validate_kernel"]
+__all__ = ["is_dihedral_symmetric", "load_kernel", "random_gaussian_kernel", "shift_kernel", "validate_kernel"]
 
 
 def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
@@ -78,12 +79,25 @@ def shift_kernel(kernel: np.ndarray, scale: float | Sequence[float]) -> np.ndarr
     known) and aligns the downscaled son so that plain bicubic upscaling of it stays aligned with the father.
     """
     k = np.asarray(kernel, dtype=np.float64)
-    sf = np.broadcast_to(np.asarray(scale, dtype=np.float64), (2,))
+    sf = np.array(scale_pair(scale))
     current = np.array(ndimage.center_of_mass(k))
     wanted = np.array(k.shape) / 2.0 + 0.5 * (sf - np.array(k.shape) % 2)
     shift = wanted - current
     pad = int(math.ceil(np.max(np.abs(shift)))) + 1
     return ndimage.shift(np.pad(k, pad, mode="constant"), shift)
+
+
+def is_dihedral_symmetric(kernel: np.ndarray, tol: float = 1e-6) -> bool:
+    """True when 90-degree rotations and mirrors leave the kernel unchanged (e.g. an isotropic Gaussian).
+
+    A network trained for one kernel orientation is not rotation-equivariant: only such kernels allow the
+    rotated fathers and the geometric ensemble.
+    """
+    k = np.asarray(kernel, dtype=np.float64)
+    if k.shape[0] != k.shape[1]:
+        return False
+    atol = tol * float(np.abs(k).max())
+    return bool(np.allclose(k, np.rot90(k), atol=atol) and np.allclose(k, np.fliplr(k), atol=atol))
 
 
 def random_gaussian_kernel(

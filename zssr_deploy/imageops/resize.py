@@ -21,12 +21,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 from scipy import ndimage
 
-from ..errors import InvalidImageError, KernelError, ScaleError
+from ..errors import KernelError, ScaleError
+from .guard import check_image
+from .scale import MAX_DENOMINATOR, rational_scale, scale_pair
 
 __all__ = [
     "INTERPOLATORS",
@@ -36,7 +37,6 @@ __all__ = [
     "kernel_downscale",
     "output_length",
     "polyphase_taps",
-    "resize_matrix",
     "rational_scale",
 ]
 
@@ -137,27 +137,6 @@ def contributions(
     return w, _mirror(idx, in_len)
 
 
-def resize_matrix(
-    in_len: int, out_len: int, scale: float, kernel: str = "cubic", antialias: bool = True
-) -> np.ndarray:
-    """Dense ``(out_len, in_len)`` float64 matrix ``M`` with ``y = M @ x`` equal to the 1-D resize."""
-    w, idx = contributions(in_len, out_len, scale, kernel, antialias)
-    m = np.zeros((out_len, in_len))
-    np.add.at(m, (np.repeat(np.arange(out_len), w.shape[1]), idx.ravel()), w.ravel())
-    return m
-
-
-def rational_scale(scale: float, max_denominator: int = 64) -> tuple[int, int]:
-    """``(p, q)`` with ``p / q == scale`` within 1e-9; :class:`ScaleError` if no small fraction fits."""
-    frac = Fraction(float(scale)).limit_denominator(max_denominator)
-    if frac <= 0 or abs(frac.numerator / frac.denominator - scale) > 1e-9:
-        raise ScaleError(
-            f"scale {scale!r} is not a ratio of small integers (denominator <= {max_denominator}); "
-            "use a graph specialised to the image size"
-        )
-    return frac.numerator, frac.denominator
-
-
 @dataclass(frozen=True)
 class PolyphaseTaps:
     """A 1-D resize by a rational factor ``p/q`` as a bank of ``p`` filters applied with stride ``q``.
@@ -176,7 +155,7 @@ class PolyphaseTaps:
 
 
 def polyphase_taps(scale: float, kernel: str = "cubic", antialias: bool = True,
-                   max_denominator: int = 64) -> PolyphaseTaps:
+                   max_denominator: int = MAX_DENOMINATOR) -> PolyphaseTaps:
     """The exact weights of :func:`contributions` for a rational ``scale``, as a polyphase filter bank."""
     p, q = rational_scale(scale, max_denominator)
     w, idx = _raw_contributions(np.arange(p, dtype=np.float64), float(scale), kernel, antialias)
@@ -194,23 +173,6 @@ def _resize_axis(x: np.ndarray, axis: int, out_len: int, scale: float, kernel: s
     moved = np.moveaxis(x, axis, 0)
     out = np.einsum("ot,ot...->o...", w, moved[idx])
     return np.moveaxis(out, 0, axis)
-
-
-def _pair(value: float | Sequence[float], name: str) -> tuple[float, float]:
-    if np.isscalar(value):
-        v = float(value)  # type: ignore[arg-type]
-        return v, v
-    vals = tuple(float(v) for v in value)  # type: ignore[union-attr]
-    if len(vals) != 2:
-        raise ScaleError(f"{name} must be a number or a (vertical, horizontal) pair, got {value!r}")
-    return vals  # type: ignore[return-value]
-
-
-def _check_image(img: np.ndarray) -> np.ndarray:
-    img = np.asarray(img)
-    if img.ndim not in (2, 3) or img.shape[0] < 1 or img.shape[1] < 1:
-        raise InvalidImageError(f"expected an HxW or HxWxC image, got shape {img.shape}")
-    return img
 
 
 def imresize(
@@ -234,17 +196,16 @@ def imresize(
     Returns:
         The resized array, float32 if ``img`` is float32, else float64. Values are not clipped.
     """
-    img = _check_image(img)
+    img = np.asarray(img)
+    check_image(img, channels=None)
     if scale is None and output_shape is None:
         raise ScaleError("give a scale factor or an output shape")
     in_hw = img.shape[:2]
     if scale is None:
         assert output_shape is not None
-        sy, sx = output_shape[0] / in_hw[0], output_shape[1] / in_hw[1]
+        sy, sx = scale_pair((output_shape[0] / in_hw[0], output_shape[1] / in_hw[1]), "output_shape")
     else:
-        sy, sx = _pair(scale, "scale")
-    if sy <= 0 or sx <= 0 or not (math.isfinite(sy) and math.isfinite(sx)):
-        raise ScaleError(f"scale factors must be positive and finite, got {(sy, sx)}")
+        sy, sx = scale_pair(scale)
     if output_shape is None:
         out_hw = (output_length(in_hw[0], sy), output_length(in_hw[1], sx))
     else:
@@ -280,7 +241,8 @@ def kernel_downscale(
     ``(kh // 2, kw // 2)``), then rows and columns are taken at :func:`kernel_sample_indices`. The kernel is
     used as given: re-centre it first with :func:`zssr_deploy.imageops.kernels.shift_kernel`.
     """
-    img = _check_image(img).astype(np.float64)
+    check_image(img, channels=None)
+    img = np.asarray(img, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
     if kernel.ndim != 2:
         raise KernelError(f"a blur kernel must be 2-D, got shape {kernel.shape}")

@@ -7,14 +7,24 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["ZSSRNet"]
+__all__ = ["ZSSRNet", "add_residual"]
+
+
+def add_residual(upscaled: torch.Tensor, residual: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+    """The network's output: the cubic-upscaled image plus the residual the network predicts for it.
+
+    The network learns only what interpolation misses (the paper's global residual); the sum is clipped to
+    the image range [0, 1], except in training, where the loss must see the unclipped values.
+    """
+    out = upscaled + residual
+    return out.clamp(0.0, 1.0) if clamp else out
 
 
 class ZSSRNet(nn.Module):
     """Maps a cubic-upscaled image ``(N, C, H, W)`` to its residual correction (same shape).
 
     As in the released code: no biases; weights ~ N(0, 0.1 / (3*3*in_channels)); ReLU after every layer but
-    the last. The global residual (adding the input back) is applied by the caller, so that the same module
+    the last. The global residual (:func:`add_residual`) is applied by the caller, so that the same module
     serves training and the exported pipeline.
     """
 

@@ -15,13 +15,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..imageops.resize import polyphase_taps, rational_scale
+from ..imageops.resize import polyphase_taps
+from ..imageops.scale import MAX_DENOMINATOR, rational_scale, scale_pair
 
-__all__ = ["AxisResize", "KernelDownscale", "Resize", "ceil_scaled", "mirror_indices"]
+__all__ = ["AxisResize", "KernelDownscale", "Resize", "ceil_scaled", "kernel_sample_rows", "mirror_indices"]
 
 
 def mirror_indices(n: int | torch.SymInt, start: int, length: int | torch.SymInt, device: torch.device) -> torch.Tensor:
-    """Indices ``start .. start+length-1`` reflected symmetrically into ``[0, n)`` (``... b a | a b ...``)."""
+    """Indices ``start .. start+length-1`` reflected symmetrically into ``[0, n)`` (``... b a | a b ...``): the
+    torch twin of the numpy mirror in :func:`zssr_deploy.imageops.resize.contributions`, valid for symbolic
+    sizes during export."""
     i = torch.arange(length, device=device) + start
     if isinstance(n, torch.SymInt):
         # Exporting with a symbolic size: the ONNX converter cannot take a remainder by a symbolic value, so
@@ -44,7 +47,7 @@ class AxisResize(nn.Module):
     """Resize one spatial axis (``dim`` = 2 for height, 3 for width) by a rational factor."""
 
     def __init__(self, scale: float, dim: int, kernel: str = "cubic", antialias: bool = True,
-                 max_denominator: int = 1000) -> None:
+                 max_denominator: int = MAX_DENOMINATOR) -> None:
         super().__init__()
         if dim not in (2, 3):
             raise ValueError("dim must be 2 (height) or 3 (width)")
@@ -85,6 +88,18 @@ class AxisResize(nn.Module):
         return y.narrow(self.dim, 0, out_len)
 
 
+def kernel_sample_rows(n: int | torch.SymInt, out_n: int | torch.SymInt, s: float, device: torch.device) -> torch.Tensor:
+    """Rows (or columns) kept after blurring: ``round(linspace(0, n - 1/s, out_n))``, the torch twin of
+    :func:`zssr_deploy.imageops.resize.kernel_sample_indices`, valid for symbolic sizes during export."""
+    # float64 as numpy's linspace: rounding of exact halves must agree with the reference
+    k = torch.arange(out_n, device=device, dtype=torch.float64)
+    stop = torch.sym_float(n) - 1.0 / s
+    step = stop / torch.sym_float(torch.sym_max(out_n - 1, 1))
+    # numpy's linspace sets the last sample to `stop` exactly (it may be a half-integer: rounding must agree)
+    pos = torch.where((k == out_n - 1) & (k > 0), torch.full_like(k, stop), k * step)
+    return torch.round(pos).to(torch.int64)
+
+
 class KernelDownscale(nn.Module):
     """Downscale with a numeric blur kernel: correlate each channel (symmetric borders), then subsample at
     ``round(linspace(0, n - 1/s, out_n))`` as the reference implementation does."""
@@ -96,20 +111,11 @@ class KernelDownscale(nn.Module):
         self.scale = (float(scale[0]), float(scale[1]))
         self.register_buffer("kernel", torch.from_numpy(k)[None, None], persistent=False)
 
-    def _rows(self, n: int | torch.SymInt, out_n: int | torch.SymInt, s: float, device: torch.device) -> torch.Tensor:
-        # float64 as numpy's linspace: rounding of exact halves must agree with the reference
-        k = torch.arange(out_n, device=device, dtype=torch.float64)
-        stop = torch.sym_float(n) - 1.0 / s
-        step = stop / torch.sym_float(torch.sym_max(out_n - 1, 1))
-        # numpy's linspace sets the last sample to `stop` exactly (it may be a half-integer: rounding must agree)
-        pos = torch.where((k == out_n - 1) & (k > 0), torch.full_like(k, stop), k * step)
-        return torch.round(pos).to(torch.int64)
-
     def plan(self, in_hw: tuple, out_hw: tuple, device: torch.device) -> tuple[torch.Tensor, ...]:
         h, w = in_hw
         return (mirror_indices(h, -(self.kh // 2), h + self.kh - 1, device),
                 mirror_indices(w, -(self.kw // 2), w + self.kw - 1, device),
-                self._rows(h, out_hw[0], self.scale[0], device), self._rows(w, out_hw[1], self.scale[1], device))
+                kernel_sample_rows(h, out_hw[0], self.scale[0], device), kernel_sample_rows(w, out_hw[1], self.scale[1], device))
 
     def forward(self, x: torch.Tensor, out_hw: tuple[int | torch.SymInt, int | torch.SymInt],
                 plan: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
@@ -130,7 +136,7 @@ class Resize(nn.Module):
 
     def __init__(self, scale: float | Sequence[float], kernel: str | np.ndarray = "cubic", antialias: bool = True) -> None:
         super().__init__()
-        sy, sx = (float(scale), float(scale)) if np.isscalar(scale) else (float(scale[0]), float(scale[1]))  # type: ignore[index,arg-type]
+        sy, sx = scale_pair(scale)
         self.scale = (sy, sx)
         self.numeric: KernelDownscale | None = None
         if not isinstance(kernel, str):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidImageError, ModelError, ProviderError
+from ..errors import ModelError, ProviderError
+from ..imageops.guard import check_image
 from .metadata import ModelMetadata
 from .tiling import plan_tiles
 
@@ -108,16 +109,9 @@ class ZSSRModel:
 
     # -- one forward pass ---------------------------------------------------------------------------------------
     def _check(self, img: np.ndarray) -> np.ndarray:
-        a = np.asarray(img, dtype=np.float32)
-        if a.ndim == 2:
-            a = a[..., None]
         m = self.metadata
-        if a.ndim != 3 or a.shape[2] != m.channels:
-            raise InvalidImageError(f"the model takes HxWx{m.channels} images, got shape {a.shape}")
-        if min(a.shape[:2]) < m.min_size:
-            raise InvalidImageError(f"the image is {a.shape[0]}x{a.shape[1]}; this model needs at least "
-                                    f"{m.min_size} pixels per side")
-        return a
+        return check_image(np.asarray(img, dtype=np.float32), channels=(m.channels,), min_side=m.min_size,
+                           needs="this model")
 
     def _forward(self, chw: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(chw[None])

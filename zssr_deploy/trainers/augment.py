@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -37,22 +37,44 @@ __all__ = ["AugmentSettings", "sample_father"]
 
 @dataclass(frozen=True)
 class AugmentSettings:
-    leave_as_is_probability: float = 0.05
-    no_interpolate_probability: float = 0.45
-    min_scale: float = 0.5
-    scale_diff_sigma: float = 0.25
-    shear_sigma: float = 0.1
-    allow_rotation: bool = True
-    crop_size: int = 128
-    father_placement: str = "paper"
+    """The fields of :class:`~zssr_deploy.trainers.config.ZSSRConfig` that father sampling reads (documented
+    and defaulted there, once): build it with :meth:`from_config`."""
+
+    leave_as_is_probability: float
+    no_interpolate_probability: float
+    min_scale: float
+    scale_diff_sigma: float
+    shear_sigma: float
+    allow_rotation: bool
+    crop_size: int
+    father_placement: str
 
     @classmethod
     def from_config(cls, cfg: ZSSRConfig) -> AugmentSettings:
         """The augmentation fields of a fit's settings, by name."""
-        return cls(leave_as_is_probability=cfg.leave_as_is_probability,
-                   no_interpolate_probability=cfg.no_interpolate_probability, min_scale=cfg.min_scale,
-                   scale_diff_sigma=cfg.scale_diff_sigma, shear_sigma=cfg.shear_sigma,
-                   allow_rotation=cfg.allow_rotation, crop_size=cfg.crop_size, father_placement=cfg.father_placement)
+        return cls(**{f.name: getattr(cfg, f.name) for f in fields(cls)})
+
+
+def _linear_map(reflect: float, sx: float, sy: float, rot: np.ndarray, shx: float, shy: float) -> np.ndarray:
+    """The forward 2x2 map of a father (source pixel -> father pixel, about centres):
+    ``shear @ rotation @ scale(mirror)``, the released code's order."""
+    scale_m = np.array([[reflect * sx, 0.0], [0.0, sy]])
+    shear = np.array([[1.0, shx], [shy, 1.0]])
+    return shear @ rot @ scale_m
+
+
+def _rotation(theta: float) -> np.ndarray:
+    return np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
+
+
+def _bicubic_at(src: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
+    """``src`` (C, H, W) sampled bicubically at pixel coordinates ``(px, py)`` (pixel centres at integers);
+    zeros outside, clipped to [0, 1]."""
+    _, h, w = src.shape
+    # grid_sample's normalised coordinates (align_corners=False): pixel centre i -> (2i + 1) / n - 1
+    grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], dim=-1)[None]
+    out = F.grid_sample(src[None], grid, mode="bicubic", padding_mode="zeros", align_corners=False)[0]
+    return out.clamp(0.0, 1.0)
 
 
 def _choose_mode(rng: np.random.Generator, s: AugmentSettings) -> str:
@@ -90,11 +112,7 @@ def _affine_crop(src: torch.Tensor, rng: np.random.Generator, s: AugmentSettings
     shx, shy = rng.standard_normal(2) * s.shear_sigma
     sx_, sy_ = scale + sd / 2, scale - sd / 2
     sx_, sy_ = max(sx_, 0.05), max(sy_, 0.05)  # a negative draw would flip instead of scaling
-    # forward map (source pixel -> crop pixel, around centres): A = shear @ rotation @ scale(mirror)
-    scale_m = np.array([[reflect * sx_, 0.0], [0.0, sy_]])
-    rot = np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
-    shear = np.array([[1.0, shx], [shy, 1.0]])
-    a_inv = np.linalg.inv(shear @ rot @ scale_m)
+    a_inv = np.linalg.inv(_linear_map(reflect, sx_, sy_, _rotation(theta), shx, shy))
     # crop size: at most the scaled source; centre drawn so the (unrotated) crop stays inside it
     ch = max(8, min(s.crop_size, int(math.floor(h * scale))))
     cw = max(8, min(s.crop_size, int(math.floor(w * scale))))
@@ -108,12 +126,7 @@ def _affine_crop(src: torch.Tensor, rng: np.random.Generator, s: AugmentSettings
     ys = torch.arange(ch, device=src.device, dtype=torch.float32)
     xs = torch.arange(cw, device=src.device, dtype=torch.float32)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    px = gx * a + gy * b + tx
-    py = gx * c + gy * d + ty
-    # grid_sample's normalised coordinates (align_corners=False): pixel centre i -> (2i + 1) / n - 1
-    grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], dim=-1)[None]
-    out = F.grid_sample(src[None], grid, mode="bicubic", padding_mode="zeros", align_corners=False)[0]
-    return out.clamp(0.0, 1.0)
+    return _bicubic_at(src, gx * a + gy * b + tx, gx * c + gy * d + ty)
 
 
 def _released_map(rng: np.random.Generator, s: AugmentSettings, mode: str, scale: float, h: int,
@@ -137,14 +150,13 @@ def _released_map(rng: np.random.Generator, s: AugmentSettings, mode: str, scale
         theta = int(rng.integers(4)) * math.pi / 2
     shx, shy = (rng.standard_normal(2) * s.shear_sigma) if affine else (0.0, 0.0)
     cx, cy = w / 2.0, h / 2.0
-    scale_m = np.array([[reflect * (scale + sd / 2), 0.0], [0.0, scale - sd / 2]])
-    rot = np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
-    shear = np.array([[1.0, shx], [shy, 1.0]])
+    rot = _rotation(theta)
     if not affine:
         # integer shifts and exact quarter turns keep these modes free of interpolation
         tx, ty, cx, cy = round(tx), round(ty), round(cx), round(cy)
         rot = np.round(rot)
-    return shear @ rot @ scale_m, (float(tx), float(ty)), (float(cx), float(cy))
+    lin = _linear_map(reflect, scale + sd / 2, scale - sd / 2, rot, shx, shy)
+    return lin, (float(tx), float(ty)), (float(cx), float(cy))
 
 
 def _released_warp(src: torch.Tensor, lin: np.ndarray, t: tuple[float, float], c: tuple[float, float],
@@ -164,9 +176,7 @@ def _released_warp(src: torch.Tensor, lin: np.ndarray, t: tuple[float, float], c
         ix, iy = px.round().long(), py.round().long()
         inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
         return src[:, iy.clamp(0, h - 1), ix.clamp(0, w - 1)] * inside.to(src.dtype)
-    grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], dim=-1)[None]
-    out = F.grid_sample(src[None], grid, mode="bicubic", padding_mode="zeros", align_corners=False)[0]
-    return out.clamp(0.0, 1.0)
+    return _bicubic_at(src, px, py)
 
 
 def _pick_source(sources: Sequence[torch.Tensor], base_scales: Sequence[float], max_scale: float,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,10 @@ import torch
 
 from .._version import __version__
 from ..errors import CheckpointError
-from ..io import write_bytes_atomic
+from ..files import check_output_path, write_bytes_atomic
 from .config import ZSSRConfig
 
-__all__ = ["check_checkpoint_path", "fingerprint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["CheckpointFile", "fingerprint", "load_checkpoint", "save_checkpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -46,24 +45,11 @@ def fingerprint(image: np.ndarray, config: ZSSRConfig, kernel: np.ndarray | None
     return h.hexdigest()
 
 
-def check_checkpoint_path(path: str | Path) -> Path:
-    """Check before any training that a checkpoint can be written at ``path`` (an existing writable folder)."""
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
-        raise CheckpointError(f"checkpoint path {str(p)!r} is a folder; give a file name")
-    if not folder.is_dir():
-        raise CheckpointError(f"checkpoint folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise CheckpointError(f"checkpoint folder {str(folder)!r} is not writable")
-    return p
-
-
 def save_checkpoint(path: str | Path, print_: str, state: dict) -> None:
     """Write ``state`` (tensors, numbers, strings, lists, tuples, dicts) atomically to ``path``."""
     buf = io.BytesIO()
     torch.save({"format": FORMAT, "fingerprint": print_, **state}, buf)
-    write_bytes_atomic(path, buf.getvalue(), overwrite=True)
+    write_bytes_atomic(path, buf.getvalue(), overwrite=True, error=CheckpointError)
     log.info("checkpoint: %s (after step %d)", path, state.get("steps_done", -1))
 
 
@@ -89,3 +75,18 @@ def load_checkpoint(path: str | Path, print_: str) -> dict | None:
         raise CheckpointError(f"{str(p)!r} was written for another image, kernel, settings or zssr-deploy version; "
                               "delete it or choose another checkpoint path")
     return state
+
+
+class CheckpointFile:
+    """The checkpoint of one fit: its path (checked to be writable before any training) and fingerprint."""
+
+    def __init__(self, path: str | Path, image: np.ndarray, config: ZSSRConfig, kernel: np.ndarray | None) -> None:
+        self.path = check_output_path(path, overwrite=True, error=CheckpointError)
+        self.fingerprint = fingerprint(image, config, kernel)
+
+    def load(self) -> dict | None:
+        """The saved state, or None when there is no file yet (see :func:`load_checkpoint`)."""
+        return load_checkpoint(self.path, self.fingerprint)
+
+    def save(self, state: dict) -> None:
+        save_checkpoint(self.path, self.fingerprint, state)

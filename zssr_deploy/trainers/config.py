@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ScaleError
+from ..imageops.scale import scale_pair
 
-__all__ = ["PRESETS", "ZSSRConfig", "gradual_schedule", "parse_scale"]
+__all__ = ["PRESETS", "ZSSRConfig", "build_config", "gradual_schedule", "parse_scale", "parse_schedule", "preset"]
+
+#: the largest factor of one scale step, per axis
+MAX_STEP_SCALE = 16.0
 
 PAPER_X2_SCHEDULE = ((1.0, 1.5), (1.5, 1.0), (1.5, 1.5), (1.5, 2.0), (2.0, 1.5), (2.0, 2.0))
 PAPER_X2_BP_ITERS = (6, 6, 8, 10, 10, 12)
@@ -79,8 +82,9 @@ class ZSSRConfig:
     """Seeds every random number generator of the fit."""
     device: str = "auto"
     """'auto' (CUDA when available), 'cpu' or 'cuda' (or 'cuda:N')."""
-    precision: str = "fp32"
-    """Training precision: 'fp32', 'bf16' (autocast, channels_last) or 'auto'."""
+    precision: str = "auto"
+    """Training precision: 'fp32', 'bf16' (autocast, channels_last) or 'auto' (bf16 where the hardware has
+    native bf16 units, else fp32)."""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
     """Free-form notes carried into exported metadata (e.g. the preset name)."""
 
@@ -88,10 +92,7 @@ class ZSSRConfig:
         if not self.scale_factors:
             raise ConfigError("at least one scale factor is needed")
         for sf in self.scale_factors:
-            if len(sf) != 2 or min(sf) < 1.0 or max(sf) <= 1.0:
-                raise ConfigError(f"scale factors must be > 1 (a pair (vertical, horizontal)), got {sf}")
-            if max(sf) > 16:
-                raise ConfigError(f"scale factor {sf} is too large (at most 16 per step)")
+            check_step_scale(sf)
         self._base_change_walk()  # raises ConfigError on a base change that fits no step
         if len(self.back_projection_iters) != len(self.scale_factors):
             raise ConfigError("give one back-projection count per scale step")
@@ -116,14 +117,20 @@ class ZSSRConfig:
         in order, matched to the next earlier isotropic step with that factor (the last step never changes it)."""
         return self._base_change_walk()
 
-    def _base_change_walk(self) -> tuple[int, ...]:
+    @property
+    def relative_scales(self) -> tuple[tuple[float, float], ...]:
+        """Each step's factor relative to its input: the original input, or the output of the last base change."""
+        return self._base_change_walk(relative=True)
+
+    def _base_change_walk(self, relative: bool = False) -> tuple:
         """Walk the steps as the trainer does; every later step must still upscale relative to the new base."""
-        pending, base, changes = list(self.base_change_scales), (1.0, 1.0), []
+        pending, base, changes, rels = list(self.base_change_scales), (1.0, 1.0), [], []
         for i, sf in enumerate(self.scale_factors):
             rel = (sf[0] / base[0], sf[1] / base[1])
             if min(rel) < 1.0 - 1e-9 or max(rel) <= 1.0 + 1e-9:
                 raise ConfigError(f"step {i + 1} (x{sf[0]:g},{sf[1]:g}) does not upscale the base x{base[0]:g} it "
                                   "follows: after a base change, later steps must be larger than its factor")
+            rels.append(rel)
             if pending and i < len(self.scale_factors) - 1 and all(abs(f - pending[0]) < 1e-3 for f in sf):
                 base = sf
                 pending.pop(0)
@@ -132,7 +139,7 @@ class ZSSRConfig:
             steps = ";".join(f"{a:g},{b:g}" for a, b in self.scale_factors[:-1]) or "none"
             raise ConfigError(f"base change x{pending[0]:g} matches no isotropic step before the last, in order "
                               f"(earlier steps: {steps})")
-        return tuple(changes)
+        return tuple(rels) if relative else tuple(changes)
 
     @property
     def final_scale(self) -> tuple[float, float]:
@@ -140,7 +147,7 @@ class ZSSRConfig:
 
     def with_scale(self, scale: float | Sequence[float]) -> ZSSRConfig:
         """The same preset for another final factor (a one-jump preset keeps one jump; gradual re-plans)."""
-        sy, sx = parse_scale(scale)
+        sy, sx = check_step_scale(scale_pair(scale))
         if len(self.scale_factors) == 1:
             return replace(self, scale_factors=((sy, sx),))
         if (sy, sx) == self.final_scale:
@@ -152,27 +159,68 @@ class ZSSRConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def parse_scale(scale: float | str | Sequence[float]) -> tuple[float, float]:
-    """``2``, ``"2"``, ``"2,1.5"`` or ``(2, 1.5)`` -> ``(sy, sx)``; :class:`ConfigError` when not > 1."""
-    try:
-        if isinstance(scale, str):
-            parts = [float(p) for p in scale.replace(" ", "").split(",")]
-        elif isinstance(scale, (int, float)):
-            parts = [float(scale)]
-        else:
-            parts = [float(p) for p in scale]
-    except ValueError:
-        raise ConfigError(f"scale must be a number or 'SY,SX', got {scale!r}") from None
-    if len(parts) == 1:
-        parts = parts * 2
-    if len(parts) != 2 or not all(math.isfinite(p) for p in parts):
-        raise ConfigError(f"scale must be a number or 'SY,SX', got {scale!r}")
-    sy, sx = parts
+def check_step_scale(sf: Sequence[float]) -> tuple[float, float]:
+    """The range of one step's factor ``(sy, sx)``: upscaling (both >= 1, one > 1), at most x16 per axis."""
+    sy, sx = scale_pair(sf)
     if min(sy, sx) < 1.0 or max(sy, sx) <= 1.0:
-        raise ConfigError(f"scale must be greater than 1 (upscaling), got {scale!r}")
-    if max(sy, sx) > 16:
-        raise ConfigError(f"scale {scale!r} is too large: at most 16 per axis")
+        raise ConfigError(f"scale factors must be greater than 1 (upscaling), got {sy:g},{sx:g}")
+    if max(sy, sx) > MAX_STEP_SCALE:
+        raise ConfigError(f"scale {sy:g},{sx:g} is too large: at most {MAX_STEP_SCALE:g} per axis and step")
     return sy, sx
+
+
+def parse_scale(scale: float | str | Sequence[float]) -> tuple[float, float]:
+    """``2``, ``"2"``, ``"2,1.5"`` or ``(2, 1.5)`` -> ``(sy, sx)``; :class:`ConfigError` when it is not one.
+
+    Only the form is checked here; :class:`ZSSRConfig` checks the range.
+    """
+    try:
+        parts = [float(p) for p in scale.replace(" ", "").split(",")] if isinstance(scale, str) else scale
+        return scale_pair(parts)  # type: ignore[arg-type]
+    except (ValueError, TypeError, ScaleError):
+        raise ConfigError(f"scale must be a number or 'SY,SX' (positive), got {scale!r}") from None
+
+
+def _numbers(text: str, kind: type, option: str, expected: str) -> tuple:
+    """Comma-separated numbers of a command-line option; :class:`ConfigError` naming the option."""
+    try:
+        return tuple(kind(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"{option}: expected {expected}, got {text!r}") from None
+
+
+def parse_schedule(steps: str | None, bp_iters: str | None, base_change: str | None,
+                   final_scale: Sequence[float]) -> dict[str, object]:
+    """:class:`ZSSRConfig` fields from the schedule options (empty when none is given).
+
+    ``steps``: ``'SY,SX;SY,SX;...'`` relative to the input, the last equal to ``final_scale``;
+    ``bp_iters``: ``N`` (every step) or one per step ``'N,N,...'``; ``base_change``: ``'S[,S...]'``, the isotropic
+    factors after which the output becomes the input. An explicit schedule changes base only where
+    ``base_change`` says, and back-projects 10 times per step unless ``bp_iters`` says otherwise.
+    """
+    out: dict[str, object] = {}
+    if steps:
+        sched = tuple(parse_scale(part) for part in steps.split(";") if part.strip())
+        if not sched or sched[-1] != tuple(final_scale):
+            raise ConfigError(f"--steps: the last step must equal the final scale {final_scale[0]:g},{final_scale[1]:g}")
+        out.update(scale_factors=sched, back_projection_iters=(10,) * len(sched), base_change_scales=())
+    if bp_iters:
+        vals = _numbers(bp_iters, int, "--bp-iters", "N or N,N,...")
+        out["back_projection_iters"] = vals * len(out["scale_factors"]) if len(vals) == 1 and steps else vals  # type: ignore[arg-type]
+    if base_change:
+        out["base_change_scales"] = _numbers(base_change, float, "--base-change",
+                                             "S or S,S,... (isotropic factors of earlier steps)")
+    return out
+
+
+def build_config(preset_name: str = "ideal", scale: float | str | Sequence[float] = 2.0, *, steps: str | None = None,
+                 bp_iters: str | None = None, base_change: str | None = None, **fields: object) -> ZSSRConfig:
+    """The settings of a fit: a preset for the final ``scale``, an optional schedule (see
+    :func:`parse_schedule`), then any other :class:`ZSSRConfig` fields (those given as None keep the preset's)."""
+    final = parse_scale(scale)
+    cfg = preset(preset_name).with_scale(final)
+    changes = {**parse_schedule(steps, bp_iters, base_change, final), **{k: v for k, v in fields.items() if v is not None}}
+    return cfg.replace(**changes)
 
 
 def gradual_schedule(scale: Sequence[float]) -> tuple[tuple[tuple[float, float], ...], tuple[int, ...], tuple[float, ...]]:
@@ -227,6 +275,7 @@ PRESETS: dict[str, ZSSRConfig] = {
 
 
 def preset(name: str) -> ZSSRConfig:
+    """A named preset (see :data:`PRESETS`); :class:`ConfigError` naming the choices otherwise."""
     try:
         return PRESETS[name]
     except KeyError:

@@ -34,13 +34,17 @@ def slope_and_std(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 @dataclass
 class LearningRatePolicy:
-    lr: float = 1e-3
-    min_lr: float = 9e-6
-    ratio: float = 1.5
-    check_every: int = 60
-    min_iters: int = 256
-    slope_range: int = 256
-    test_every: int = 50
+    """The rule's state for one scale step. Its settings are fields of
+    :class:`~zssr_deploy.trainers.config.ZSSRConfig` (documented and defaulted there, once): build it with
+    :meth:`from_config`."""
+
+    lr: float
+    min_lr: float
+    ratio: float
+    check_every: int
+    min_iters: int
+    slope_range: int
+    test_every: int
     steps: list[int] = field(default_factory=list)
     errors: list[float] = field(default_factory=list)
     changes: list[int] = field(default_factory=lambda: [0])

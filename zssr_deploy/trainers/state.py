@@ -1,0 +1,129 @@
+"""The state of a fit between scale steps: the network, its optimizer, every random generator, the father
+sources and which of them is the current input. It saves itself into a checkpoint and restores itself from
+one, so that a resumed fit continues exactly where the interrupted one stopped."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import CheckpointError
+from ..models.network import ZSSRNet
+from .config import ZSSRConfig
+from .device import memory_format_for, resolve_device, resolve_precision
+from .step import StepSummary
+
+__all__ = ["FitState", "image_to_tensor", "tensor_to_image"]
+
+
+def image_to_tensor(img: np.ndarray, device: torch.device) -> torch.Tensor:
+    """float32 ``HxWxC`` numpy -> ``(C, H, W)`` tensor on ``device``."""
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).to(device)
+
+
+def tensor_to_image(t: torch.Tensor) -> np.ndarray:
+    """``(C, H, W)`` tensor -> float32 ``HxWxC`` numpy on the CPU."""
+    return t.permute(1, 2, 0).float().cpu().numpy()
+
+
+@dataclass
+class FitState:
+    """Everything that carries over from one scale step to the next (build it with :meth:`start`)."""
+
+    config: ZSSRConfig
+    """The fit's settings (after a non-symmetric kernel turned rotations off)."""
+    device: torch.device
+    precision: str
+    """'fp32' or 'bf16' (never 'auto': resolved for the device)."""
+    net: ZSSRNet
+    optimizer: torch.optim.Adam
+    rng: np.random.Generator
+    """Draws every father's random parameters (a handful of scalars per iteration)."""
+    gen: torch.Generator
+    """Draws the noise added to sons, on the training device."""
+    sources: list[torch.Tensor]
+    """``(C, H, W)`` images fathers are cut from: the input, then every finished step's output."""
+    current_index: int = 0
+    """Which source is the current input (it changes at a base change)."""
+    summaries: list[StepSummary] = field(default_factory=list)
+    """One per finished step."""
+    seconds_before: float = 0.0
+    """Fit seconds spent before this process (steps restored from a checkpoint)."""
+
+    @classmethod
+    def start(cls, image: np.ndarray, config: ZSSRConfig) -> FitState:
+        """A new fit of ``image`` (float32 ``HxWxC``): a freshly initialised network, every generator seeded."""
+        device = resolve_device(config.device)
+        precision = resolve_precision(config.precision, device)
+        gen = torch.Generator(device=device)
+        gen.manual_seed(config.seed)
+        rng = np.random.default_rng(config.seed)
+        net = ZSSRNet(image.shape[2], config.width, config.depth, config.init_variance,
+                      generator=torch.Generator().manual_seed(config.seed))
+        net = net.to(device, memory_format=memory_format_for(precision))
+        optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+        return cls(config, device, precision, net, optimizer, rng, gen, [image_to_tensor(image, device)])
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return memory_format_for(self.precision)
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+
+    @property
+    def current_input(self) -> torch.Tensor:
+        """The image the current step super-resolves, ``(C, H, W)`` on the device."""
+        return self.sources[self.current_index]
+
+    @property
+    def steps_done(self) -> int:
+        return len(self.summaries)
+
+    @property
+    def max_father_scale(self) -> float:
+        """The largest father scale relative to the input: that of the newest source (1 for the input)."""
+        return self.base_scales[len(self.sources) - 1]
+
+    @property
+    def base_scales(self) -> list[float]:
+        """The scale of each source relative to the input: 1, then each step's (smaller) factor."""
+        return [1.0] + [min(sf) for sf in self.config.scale_factors]
+
+    def restart_optimizer(self) -> None:
+        """A new scale step is a new objective: fresh Adam moments (the weights are kept)."""
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
+
+    def add_output(self, output: np.ndarray, base_change: bool) -> None:
+        """A finished step's output joins the sources; after a base change it is also the new input."""
+        self.sources.append(image_to_tensor(output, self.device))
+        if base_change:
+            self.current_index = len(self.sources) - 1
+
+    def to_checkpoint(self, seconds: float) -> dict:
+        """Tensors and plain values only (read back with ``torch.load(weights_only=True)``)."""
+        trainer = {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+                   "rng": self.rng.bit_generator.state, "gen": self.gen.get_state(), "torch_rng": torch.get_rng_state()}
+        return {"steps_done": self.steps_done, "trainer": trainer, "sources": [s.cpu() for s in self.sources],
+                "current_index": self.current_index, "summaries": [asdict(s) for s in self.summaries],
+                "seconds": seconds}
+
+    def restore(self, saved: dict, source: str) -> None:
+        """Continue after the last step ``saved`` holds: weights, Adam moments, every random state, the sources
+        and the current input, exactly as they were."""
+        steps_done, n_steps = int(saved["steps_done"]), len(self.config.scale_factors)
+        if not 1 <= steps_done < n_steps:
+            raise CheckpointError(f"{source!r} holds {steps_done} finished steps of {n_steps}; "
+                                  "delete it to start the fit afresh")
+        trainer = saved["trainer"]
+        self.net.load_state_dict(trainer["net"])
+        self.optimizer.load_state_dict(trainer["optimizer"])
+        self.rng.bit_generator.state = trainer["rng"]
+        self.gen.set_state(trainer["gen"])
+        torch.set_rng_state(trainer["torch_rng"])
+        self.sources = [s.to(self.device) for s in saved["sources"]]
+        self.current_index = int(saved["current_index"])
+        self.summaries = [StepSummary(**d) for d in saved["summaries"]]
+        self.seconds_before = float(saved["seconds"])
