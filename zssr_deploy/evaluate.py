@@ -18,18 +18,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .errors import InvalidImageError, ZSSRError
+from .errors import ConfigError, ImageReadError, InvalidImageError, ResultsError
+from .files import check_output_path, write_bytes_atomic
 from .imageops.color import rgb_to_y255
 from .imageops.resize import imresize
-from .io import SUPPORTED_EXTENSIONS, check_output_path, read_image, write_bytes_atomic
+from .io import SUPPORTED_EXTENSIONS, read_image
 from .metrics import psnr, ssim
 
 __all__ = [
-    "EvalResult", "ImageScore", "Upscaler", "bicubic_upscaler", "evaluate_folder", "load_results", "mod_crop",
-    "rgb_protocol_lr", "save_results", "score_image", "select_images", "start_run", "step_checkpoint_path",
+    "EvalResult", "FolderEvaluation", "ImageScore", "Upscaler", "bicubic_upscaler", "list_images", "load_results",
+    "mod_crop", "rgb_protocol_lr", "save_results", "score_image", "select_images", "start_run",
+    "step_checkpoint_path", "zssr_settings",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,7 +100,7 @@ def score_image(
 ) -> ImageScore:
     """Score one HR image (float ``HxWxC`` in [0, 1], values on an 8-bit grid) under ``protocol``."""
     if protocol not in PROTOCOLS:
-        raise ZSSRError(f"unknown protocol {protocol!r}; use one of {PROTOCOLS}")
+        raise ConfigError(f"unknown protocol {protocol!r}; use one of {PROTOCOLS}")
     hr = mod_crop(hr, scale)
     hr_y = _to8(rgb_to_y255(hr))
     t0 = time.perf_counter()
@@ -151,7 +154,7 @@ class EvalResult:
 def load_results(path: str | Path, scale: int, method: str, protocol: str, settings: dict | None = None) -> EvalResult:
     """Read a results JSON written by :meth:`EvalResult.to_json` to resume an interrupted evaluation.
 
-    Raises :class:`ZSSRError` when the file is not such a JSON or was made with another scale, method, protocol
+    Raises :class:`ResultsError` when the file is not such a JSON or was made with another scale, method, protocol
     or settings (mixing them would make the mean meaningless).
     """
     try:
@@ -161,11 +164,11 @@ def load_results(path: str | Path, scale: int, method: str, protocol: str, setti
                   for i in data["images"]]
         found = (int(data["scale"]), str(data["method"]), str(data["protocol"]), dict(data.get("settings", {})))
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ZSSRError(f"{str(path)!r} is not a results JSON of 'zssr-deploy evaluate' ({e}); "
+        raise ResultsError(f"{str(path)!r} is not a results JSON of 'zssr-deploy evaluate' ({e}); "
                         "remove it or pick another --json file") from None
     wanted = (scale, method, protocol, dict(settings or {}))
     if found != wanted:
-        raise ZSSRError(f"{str(path)!r} holds results for scale {found[0]}, {found[1]}, protocol {found[2]}, "
+        raise ResultsError(f"{str(path)!r} holds results for scale {found[0]}, {found[1]}, protocol {found[2]}, "
                         f"settings {found[3]}; this run is scale {scale}, {method}, protocol {protocol}, "
                         f"settings {wanted[3]}: use another --json file to keep both")
     return EvalResult(scale, method, protocol, images, dict(settings or {}))
@@ -174,25 +177,26 @@ def load_results(path: str | Path, scale: int, method: str, protocol: str, setti
 def select_images(files: list[Path], only: Sequence[str] = (), limit: int | None = None) -> list[Path]:
     """The files to score: those whose stem is in ``only`` (all when empty), then the first ``limit``.
 
-    Raises :class:`ZSSRError` naming any ``only`` entry that matches no file.
+    Raises :class:`ConfigError` naming any ``only`` entry that matches no file.
     """
     if only:
         stems, wanted = {f.stem for f in files}, set(only)
         missing = [n for n in only if n not in stems]
         if missing:
-            raise ZSSRError(f"no image named {', '.join(map(repr, missing))} in the folder "
+            raise ConfigError(f"no image named {', '.join(map(repr, missing))} in the folder "
                             f"(names without extension: {', '.join(sorted(stems))})")
         files = [f for f in files if f.stem in wanted]
     return files[:limit]
 
 
 def list_images(folder: str | Path) -> list[Path]:
+    """The image files of a folder (by extension), sorted by name; :class:`ImageReadError` if there are none."""
     d = Path(folder)
     if not d.is_dir():
-        raise ZSSRError(f"{str(d)!r} is not a folder of images")
+        raise ImageReadError(f"{str(d)!r} is not a folder of images")
     files = sorted(p for p in d.iterdir() if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
     if not files:
-        raise ZSSRError(f"{str(d)!r} holds no images ({', '.join(SUPPORTED_EXTENSIONS)})")
+        raise ImageReadError(f"{str(d)!r} holds no images ({', '.join(SUPPORTED_EXTENSIONS)})")
     return files
 
 
@@ -207,15 +211,6 @@ def iter_scores(
             score = replace(score, fit=dict(report))
         log.info("%s: %.2f dB / %.4f (%.1f s)", f.stem, score.psnr_y, score.ssim_y, score.seconds)
         yield score
-
-
-def evaluate_folder(
-    folder: str | Path, scale: int, upscaler: Upscaler = bicubic_upscaler, method: str = "bicubic",
-    protocol: str = "rgb", limit: int | None = None,
-) -> EvalResult:
-    """Score every image of a folder (sorted by name, the first ``limit`` ones)."""
-    files = list_images(folder)[:limit]
-    return EvalResult(scale, method, protocol, list(iter_scores(files, scale, upscaler, protocol)))
 
 
 def save_results(result: EvalResult, path: str | Path, overwrite: bool) -> None:
@@ -242,9 +237,9 @@ def start_run(files: list[Path], scale: int, method: str, protocol: str, setting
     not exist yet.
     """
     if resume and json_path is None:
-        raise ZSSRError("resuming needs the results JSON file (--json FILE)")
+        raise ConfigError("resuming needs the results JSON file (--json FILE)")
     if resume and overwrite:
-        raise ZSSRError("choose resume (--resume: keep the file's results) or overwrite (--overwrite: replace them), "
+        raise ConfigError("choose resume (--resume: keep the file's results) or overwrite (--overwrite: replace them), "
                         "not both")
     result = EvalResult(scale, method, protocol, [], dict(settings or {}))
     if json_path is None:
@@ -255,3 +250,54 @@ def start_run(files: list[Path], scale: int, method: str, protocol: str, setting
         return result, [f for f in files if f.stem not in done]
     check_output_path(json_path, overwrite, (".json",))
     return result, files
+
+
+def zssr_settings(config: Any, preset: str, max_iters: int | None, steps: str | None = None,
+                  bp_iters: str | None = None, base_change: str | None = None) -> dict:
+    """The settings a ZSSR results file is identified by, so that ``--resume`` never mixes two runs.
+
+    ``config`` is the run's :class:`~zssr_deploy.trainers.config.ZSSRConfig`; ``preset``, ``max_iters`` and the
+    schedule options are recorded as typed, the schedule only when given (results files written before those
+    options existed stay resumable), as is a non-default father placement.
+    """
+    settings: dict[str, object] = {"preset": preset, "seed": config.seed, "max_iters": max_iters,
+                                   "adam": "restart" if config.fresh_optimizer_each_step else "kept"}
+    settings.update({k: v for k, v in (("steps", steps), ("bp_iters", bp_iters), ("base_change", base_change)) if v})
+    if config.father_placement != "paper":
+        settings["father_placement"] = config.father_placement
+    return settings
+
+
+class FolderEvaluation:
+    """A resumable evaluation of a folder: what is already scored, what is left, and the run itself.
+
+    With ``resume``, the results file is rewritten after each image, and an upscaler that trains is given a
+    checkpoint file per image (:func:`step_checkpoint_path`), removed once the image is scored: an interrupted
+    run loses at most the gradual step in progress.
+    """
+
+    def __init__(self, folder: str | Path, scale: int, method: str, protocol: str = "rgb", only: Sequence[str] = (),
+                 limit: int | None = None, settings: dict | None = None, json_path: str | Path | None = None,
+                 resume: bool = False, overwrite: bool = False) -> None:
+        files = select_images(list_images(folder), only, limit)
+        self.result, self.todo = start_run(files, scale, method, protocol, settings, json_path, resume, overwrite)
+        self.resumed = resume and len(self.todo) < len(files)
+        self.json_path, self.resume, self.overwrite = json_path, resume, overwrite
+
+    def run(self, make_upscaler: Callable[[Path | None], Upscaler],
+            on_scored: Callable[[ImageScore], None] | None = None) -> EvalResult:
+        """Score every image left; ``make_upscaler(checkpoint or None)`` gives each image its upscaler and
+        ``on_scored(score)`` is called after each one. Returns all results, earlier ones included."""
+        res = self.result
+        for f in self.todo:
+            ckpt = step_checkpoint_path(self.json_path, f.stem) if self.resume else None  # type: ignore[arg-type]
+            res.images.extend(iter_scores([f], res.scale, make_upscaler(ckpt), res.protocol))
+            if on_scored is not None:
+                on_scored(res.images[-1])
+            if self.resume:  # an interrupted run keeps every finished image
+                save_results(res, self.json_path, overwrite=True)  # type: ignore[arg-type]
+                if ckpt is not None:
+                    ckpt.unlink(missing_ok=True)
+        if self.json_path and not self.resume:
+            save_results(res, self.json_path, self.overwrite)
+        return res

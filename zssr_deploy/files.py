@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import OutputError, ZSSRError
 
-__all__ = ["check_output_path", "write_bytes_atomic"]
+__all__ = ["check_model_path", "check_output_path", "write_bytes_atomic"]
 
 
 def check_output_path(path: str | os.PathLike[str], overwrite: bool, extensions: tuple[str, ...] | None = None,
@@ -32,6 +32,11 @@ def check_output_path(path: str | os.PathLike[str], overwrite: bool, extensions:
     if not os.access(folder, os.W_OK):
         raise error(f"output folder {str(folder)!r} is not writable")
     return p
+
+
+def check_model_path(path: str | os.PathLike[str], overwrite: bool) -> Path:
+    """Check an ONNX model's output path before any work (see :func:`check_output_path`)."""
+    return check_output_path(path, overwrite, (".onnx",))
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, overwrite: bool,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ZSSRError
+from .errors import ConfigError, ImageReadError
 from .io import read_image
 
 __all__ = ["SAMPLES", "load_sample"]
@@ -25,14 +25,14 @@ SAMPLES = {
 def load_sample(name: str, size: int | None = None) -> np.ndarray:
     """A bundled photo as float32 ``HxWxC`` in [0, 1]; ``size`` takes a centred ``size x size`` crop."""
     if name not in SAMPLES:
-        raise ZSSRError(f"unknown sample {name!r}; choose one of {sorted(SAMPLES)}")
+        raise ConfigError(f"unknown sample {name!r}; choose one of {sorted(SAMPLES)}")
     spec = util.find_spec("skimage")
     if spec is None or spec.origin is None:
-        raise ZSSRError("samples come from scikit-image: pip install 'zssr-deploy[sample]'")
+        raise ImageReadError("samples come from scikit-image: pip install 'zssr-deploy[sample]'")
     img = read_image(Path(spec.origin).parent / "data" / SAMPLES[name]).pixels
     if size is not None:
         if size < 8 or size > min(img.shape[:2]):
-            raise ZSSRError(f"crop size must be between 8 and {min(img.shape[:2])}, got {size}")
+            raise ConfigError(f"crop size must be between 8 and {min(img.shape[:2])}, got {size}")
         y0, x0 = (img.shape[0] - size) // 2, (img.shape[1] - size) // 2
         img = img[y0 : y0 + size, x0 : x0 + size]
     return np.ascontiguousarray(img)

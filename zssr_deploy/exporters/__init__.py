@@ -1,5 +1,5 @@
 """ONNX exporters (torch + onnx)."""
 
-from .onnx_export import check_model_path, export_network, export_pipeline, training_summary
+from .onnx_export import export_network, export_pipeline, training_summary
 
-__all__ = ["check_model_path", "export_network", "export_pipeline", "training_summary"]
+__all__ = ["export_network", "export_pipeline", "training_summary"]

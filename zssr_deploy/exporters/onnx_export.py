@@ -23,24 +23,19 @@ from torch import nn
 
 from .._version import __version__
 from ..errors import ScaleError
-from ..files import check_output_path, write_bytes_atomic
+from ..files import check_model_path, write_bytes_atomic
 from ..imageops.scale import rational_scale
 from ..models.network import ZSSRNet, add_residual
 from ..models.pipeline import ZSSRPipeline
 from ..runtime.metadata import ModelMetadata
 
-__all__ = ["check_model_path", "export_network", "export_pipeline", "training_summary"]
+__all__ = ["export_network", "export_pipeline", "training_summary"]
 
 log = logging.getLogger(__name__)
 
 #: scales with a denominator up to this export with dynamic sizes (2, 3, 4, 1.5, 2.5, 4/3, (2, 1.5)...)
 MAX_DYNAMIC_DENOMINATOR = 16
 OPSET = 18
-
-
-def check_model_path(path: str | os.PathLike[str], overwrite: bool) -> Path:
-    """Check an ONNX output path before any work (see :func:`zssr_deploy.files.check_output_path`)."""
-    return check_output_path(path, overwrite, (".onnx",))
 
 
 def _export(module: nn.Module, example: torch.Tensor, dynamic: bool, min_size: int) -> onnx.ModelProto:

@@ -16,7 +16,8 @@ from scipy import ndimage
 from ..errors import KernelError
 from .scale import scale_pair
 
-__all__ = ["is_dihedral_symmetric", "load_kernel", "random_gaussian_kernel", "shift_kernel", "validate_kernel"]
+__all__ = ["is_dihedral_symmetric", "load_kernel", "random_gaussian_kernel", "read_kernel_file", "shift_kernel",
+           "validate_kernel"]
 
 
 def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
@@ -38,10 +39,14 @@ def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
 
 
 def load_kernel(path: str | Path) -> np.ndarray:
-    """Read a kernel from ``.mat`` (variable ``Kernel`` or ``kernel``), ``.npy``, ``.txt`` or ``.csv``.
+    """Read a kernel file (see :func:`read_kernel_file`) and validate it: a float64 2-D array summing to 1."""
+    return validate_kernel(read_kernel_file(path), source=str(path))
 
-    Returns a validated float64 2-D array normalised to sum 1.
-    """
+
+def read_kernel_file(path: str | Path) -> np.ndarray:
+    """The array of a kernel file, ``.mat`` (variable ``Kernel`` or ``kernel``), ``.npy``, ``.txt`` or ``.csv``,
+    as stored: :class:`KernelError` when the file cannot be read, unchecked otherwise (whoever uses the kernel
+    validates it once, with :func:`validate_kernel`)."""
     p = Path(path)
     if not p.is_file():
         raise KernelError(f"kernel file {str(p)!r} does not exist")
@@ -68,7 +73,7 @@ def load_kernel(path: str | Path) -> np.ndarray:
         raise
     except Exception as exc:  # every reader has its own exception types
         raise KernelError(f"cannot read kernel file {str(p)!r}: {exc}") from None
-    return validate_kernel(arr, source=str(p))
+    return np.asarray(arr)
 
 
 def shift_kernel(kernel: np.ndarray, scale: float | Sequence[float]) -> np.ndarray:

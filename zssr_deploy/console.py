@@ -1,0 +1,55 @@
+"""What the command line shows while work goes on (progress bars on stderr). Part of the CLI front end: the
+library reports through callbacks and never prints."""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["ProgressBars"]
+
+
+class ProgressBars:
+    """tqdm bars: one per scale step over training iterations (loss, reconstruction error, learning rate), one
+    over inference tiles, one over the images of an evaluation."""
+
+    def __init__(self) -> None:
+        self.bar, self.step, self.tile_bar, self.image_bar = None, -1, None, None
+
+    def progress(self, p) -> None:
+        from tqdm import tqdm
+
+        if p.step != self.step:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=p.max_iters, desc=f"step {p.step + 1}/{p.steps}", unit="it", file=sys.stderr,
+                            leave=True, dynamic_ncols=True)
+            self.step = p.step
+        self.bar.update(p.iteration - self.bar.n)
+        self.bar.set_postfix(loss=f"{p.loss:.4f}", rec=f"{p.reconstruction_error:.2e}", lr=f"{p.learning_rate:.0e}")
+
+    def tiles(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.tile_bar is None:
+            self.tile_bar = tqdm(total=total, desc="tiles", unit="tile", file=sys.stderr, dynamic_ncols=True)
+        self.tile_bar.n = done
+        self.tile_bar.refresh()
+
+    def images(self, total: int, label: str):
+        """A bar over the images of an evaluation; returns the callback that advances it (given each score)."""
+        from tqdm import tqdm
+
+        self.image_bar = tqdm(total=total, desc=label, unit="image", file=sys.stderr, dynamic_ncols=True)
+
+        def scored(score) -> None:
+            self.image_bar.set_postfix_str(score.name)
+            self.image_bar.update(1)
+        return scored
+
+    def __enter__(self) -> ProgressBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in (self.bar, self.tile_bar, self.image_bar):
+            if bar is not None:
+                bar.close()
