@@ -166,25 +166,24 @@ class _Stop(Exception):
     pass
 
 
-def test_checkpoint_resumes_an_interrupted_fit(lr_png, tmp_path, monkeypatch):
+def test_checkpoint_resumes_an_interrupted_fit(lr_png, tmp_path):
     """Stopped in its second step, fit-and-run --checkpoint resumes there and writes the uninterrupted image."""
-    import zssr_deploy.cli as cli
+    from zssr_deploy.api import Callbacks, Inference, upscale_image
+    from zssr_deploy.trainers.config import build_config
 
     args = [*FAST, "--steps", "1.5;2", "--bp-iters", "1"]
     ref = tmp_path / "ref.png"
     assert run("fit-and-run", lr_png, "-o", ref, *args).exit_code == 0
 
-    class StopInStep2(cli._ProgressBar):
-        def __call__(self, p):
-            if p.step == 1:
-                raise _Stop
-            super().__call__(p)
+    def stop_in_step_2(p):
+        if p.step == 1:
+            raise _Stop
 
     ckpt, out = tmp_path / "fit.ckpt", tmp_path / "sr.png"
-    with monkeypatch.context() as m:
-        m.setattr(cli, "_ProgressBar", StopInStep2)
-        r = run("fit-and-run", lr_png, "-o", out, *args, "--checkpoint", ckpt)
-    assert isinstance(r.exception, _Stop) and ckpt.exists() and not out.exists()
+    cfg = build_config("ideal", "2", steps="1.5;2", bp_iters="1", max_iters=5, crop_size=16, device="cpu")
+    with pytest.raises(_Stop):  # the library call the CLI makes, with a progress callback that stops it
+        upscale_image(lr_png, out, cfg, inference=Inference("torch"), checkpoint=ckpt, callbacks=Callbacks(stop_in_step_2))
+    assert ckpt.exists() and not out.exists()
     r = run("fit-and-run", lr_png, "-o", out, *args, "--checkpoint", ckpt)
     assert r.exit_code == 0, r.output
     assert not ckpt.exists()  # spent once the output is written
@@ -205,11 +204,11 @@ def test_steps_base_change_and_placement_reach_the_trainer(lr_png, tmp_path, mon
     """--father-placement reaches the fit; --base-change sets the base-change factors of an explicit --steps
     schedule (none without it, even on the gradual preset at x4, whose own plan has one); a base change that
     fits no step is a one-line error."""
-    import zssr_deploy.trainers.zssr as zssr_mod
+    import zssr_deploy.trainers.fitting as fitting
 
     seen = []
-    real_fit = zssr_mod.fit
-    monkeypatch.setattr(zssr_mod, "fit", lambda lr, cfg, **k: (seen.append(cfg), real_fit(lr, cfg, **k))[1])
+    real_fit = fitting.run_fit
+    monkeypatch.setattr(fitting, "run_fit", lambda plan, *a, **k: (seen.append(plan.config), real_fit(plan, *a, **k))[1])
     args = ["fit-and-run", lr_png, *FAST, "--scale", "4", "--preset", "gradual", "--bp-iters", "1"]
     r = run(*args, "-o", tmp_path / "a.png", "--steps", "2;2,3;3,3;4")
     assert r.exit_code == 0, r.output

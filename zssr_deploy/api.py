@@ -113,9 +113,10 @@ def _write_with_alpha(out: Path, sr: np.ndarray, img: Image, scale: tuple[float,
 
 
 def _onnx_inference(model: ZSSRModel, lr: np.ndarray, tile: int | None, tiles) -> np.ndarray:
-    """The final inference through ONNX Runtime, tiled for large images."""
+    """The final inference through ONNX Runtime, tiled for large images (a tile below the model's halo is a
+    :class:`ConfigError`)."""
     tile = _auto_tile(tile, lr.shape)
-    return model.run_tiled(lr, max(tile, model.metadata.halo), tiles) if tile else model.run(lr)
+    return model.run_tiled(lr, tile, tiles) if tile else model.run(lr)
 
 
 def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, save_model: str | Path | None,

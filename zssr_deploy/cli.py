@@ -153,16 +153,16 @@ def evaluate(hr_dir: str, method: str, json_out: str | None, **opts: Any) -> Non
     from .api import ZSSRUpscaler
     from .evaluate import FolderEvaluation, bicubic_upscaler, zssr_settings
 
-    typed = {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
+    scale, typed = opts["scale"], {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
     cfg = _config(opts) if method == "zssr" else None  # bad settings fail here, before any image
     settings = zssr_settings(cfg, **typed) if cfg is not None else {}
-    run = FolderEvaluation(hr_dir, opts["scale"], method, opts["protocol"], opts["only"], opts["limit"], settings,
+    run = FolderEvaluation(hr_dir, scale, method, opts["protocol"], opts["only"], opts["limit"], settings,
                            json_out, opts["resume"], opts["overwrite"])
     if run.resumed:
         click.echo(f"resuming {json_out}: {len(run.result.images)} image(s) already scored, {len(run.todo)} to go", err=True)
     with ProgressBars() as bars:
         result = run.run(lambda ckpt: ZSSRUpscaler(cfg, ckpt) if method == "zssr" else bicubic_upscaler,
-                         bars.images(len(run.todo), f"{method} x{opts['scale']}"))
+                         bars.images(len(run.todo), f"{method} x{scale}"))
     for s in result.images:
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")
     if result.images:

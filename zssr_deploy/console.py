@@ -39,7 +39,8 @@ class ProgressBars:
         """A bar over the images of an evaluation; returns the callback that advances it (given each score)."""
         from tqdm import tqdm
 
-        self.image_bar = tqdm(total=total, desc=label, unit="image", file=sys.stderr, dynamic_ncols=True)
+        self.image_bar = tqdm(total=total, desc=label, unit="image", file=sys.stderr, dynamic_ncols=True,
+                              disable=not sys.stderr.isatty())  # the results table follows on stdout
 
         def scored(score) -> None:
             self.image_bar.set_postfix_str(score.name)

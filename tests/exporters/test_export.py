@@ -89,11 +89,12 @@ def test_static_shape_export(tmp_path, rng):
 
 
 def test_no_overwrite(tmp_path):
-    from zssr_deploy.errors import ImageWriteError
+    from zssr_deploy.errors import ImageWriteError, OutputError
 
     (tmp_path / "m.onnx").write_bytes(b"keep")
-    with pytest.raises(ImageWriteError, match="already exists"):
+    with pytest.raises(OutputError, match="already exists") as err:
         export_network(make_net(), tmp_path / "m.onnx", (2.0, 2.0))
+    assert not isinstance(err.value, ImageWriteError)  # a model is not an image
     assert (tmp_path / "m.onnx").read_bytes() == b"keep"
 
 

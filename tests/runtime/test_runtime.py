@@ -88,10 +88,18 @@ def test_unavailable_provider(exported):
         ZSSRModel(path, provider="tensorrt")
 
 
-def test_auto_provider_on_this_machine(exported):
+def test_auto_provider_prefers_gpus_and_keeps_cpu_last(exported):
+    """auto asks for TensorRT, CUDA and CPU in that order, of those this ONNX Runtime has; the session runs
+    on them in that order (never on another provider, never with CPU first while a GPU provider runs)."""
     _, path = exported("x4")
+    order = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    wanted = [p for p in order if p in available_providers()]
     model = ZSSRModel(path, provider="auto")
-    assert model.providers[-1] == "CPUExecutionProvider"
+    assert model.providers == [p for p in wanted if p in model.providers] and model.providers[-1] == order[-1]
+    assert model.on_gpu == (model.providers[0] != "CPUExecutionProvider")
+    if wanted == ["CPUExecutionProvider"]:  # a CPU-only ONNX Runtime: nothing else, even if it lists others
+        assert model.providers == wanted and not model.on_gpu
+    assert ZSSRModel(path, provider="cpu").providers == ["CPUExecutionProvider"]
 
 
 BLOCK_TORCH = """

@@ -3,6 +3,12 @@ import pytest
 import torch
 
 from zssr_deploy.trainers.augment import AugmentSettings, sample_father
+from zssr_deploy.trainers.config import ZSSRConfig
+
+
+def settings(**fields):
+    """Father-sampling settings: the config's defaults with ``fields`` changed."""
+    return AugmentSettings.from_config(ZSSRConfig(**fields))
 
 MODES = {
     "leave_as_is": dict(leave_as_is_probability=1.0, no_interpolate_probability=0.0),
@@ -16,7 +22,7 @@ MODES = {
 def test_modes_keep_shape_and_range(mode, hw):
     torch.manual_seed(0)
     src = torch.rand(3, *hw)
-    s = AugmentSettings(**MODES[mode], crop_size=32)
+    s = settings(**MODES[mode], crop_size=32)
     rng = np.random.default_rng(0)
     for _ in range(20):
         f = sample_father([src], [1.0], 1.0, rng, s)
@@ -28,14 +34,14 @@ def test_modes_keep_shape_and_range(mode, hw):
 
 def test_crop_shrinks_for_small_sources():
     src = torch.rand(1, 20, 30)
-    s = AugmentSettings(**MODES["leave_as_is"], crop_size=128)
+    s = settings(**MODES["leave_as_is"], crop_size=128)
     f = sample_father([src], [1.0], 1.0, np.random.default_rng(1), s)
     assert f.shape == (1, 20, 30)
 
 
 def test_no_rotation_when_disallowed():
     src = torch.arange(40 * 40, dtype=torch.float32).reshape(1, 40, 40) / 1600
-    s = AugmentSettings(**MODES["no_interp"], crop_size=16, allow_rotation=False)
+    s = settings(**MODES["no_interp"], crop_size=16, allow_rotation=False)
     rng = np.random.default_rng(3)
     for _ in range(10):
         f = sample_father([src], [1.0], 1.0, rng, s)[0]
@@ -46,7 +52,7 @@ def test_no_rotation_when_disallowed():
 
 def test_rotations_happen_when_allowed():
     src = torch.arange(40 * 40, dtype=torch.float32).reshape(1, 40, 40) / 1600
-    s = AugmentSettings(**MODES["no_interp"], crop_size=16)
+    s = settings(**MODES["no_interp"], crop_size=16)
     rng = np.random.default_rng(3)
     seen = set()
     for _ in range(40):
@@ -57,7 +63,7 @@ def test_rotations_happen_when_allowed():
 
 def test_sources_chosen_by_scale():
     small, big = torch.zeros(1, 40, 40), torch.ones(1, 80, 80)
-    s = AugmentSettings(**MODES["no_interp"], crop_size=16, min_scale=1.5)
+    s = settings(**MODES["no_interp"], crop_size=16, min_scale=1.5)
     f = sample_father([small, big], [1.0, 2.0], 2.0, np.random.default_rng(0), s)
     assert float(f.min()) == 1.0  # scale in [1.5, 2] needs the x2 source
 
@@ -88,7 +94,7 @@ def test_released_placement_is_the_released_codes_warp(hw):
     yy, xx = np.mgrid[0:h, 0:w]
     smooth = (0.5 + 0.4 * np.sin(xx / 9.0) * np.cos(yy / 7.0)).astype(np.float32)
     noise = np.random.default_rng(1).random((h, w)).astype(np.float32)
-    s = AugmentSettings(crop_size=64, father_placement="released")
+    s = settings(crop_size=64, father_placement="released")
     rng = np.random.default_rng(0)
     zero_fill = []
     for mode in ("leave_as_is", "no_interp", "affine"):
@@ -111,8 +117,8 @@ def test_released_placement_always_fills_the_canvas_size():
     src = torch.ones(3, 40, 50)
     rng = np.random.default_rng(0)
     for mode in sorted(MODES):
-        released = AugmentSettings(**MODES[mode], crop_size=64, father_placement="released")
-        paper = AugmentSettings(**MODES[mode], crop_size=64)
+        released = settings(**MODES[mode], crop_size=64, father_placement="released")
+        paper = settings(**MODES[mode], crop_size=64)
         for _ in range(10):
             f = sample_father([src], [1.0], 1.0, rng, released)
             assert f.shape == (3, 64, 64) and float(f.min()) >= 0 and float(f.max()) <= 1

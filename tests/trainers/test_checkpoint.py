@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 
-import zssr_deploy.trainers.zssr as zssr_mod
 from zssr_deploy.errors import CheckpointError
 from zssr_deploy.imageops.resize import imresize
 from zssr_deploy.trainers.config import ZSSRConfig
-from zssr_deploy.trainers.zssr import fit
+from zssr_deploy.trainers.fitting import fit
 
 # three steps with a base change after the second: the resumed fit must restore sources, base and input
 CFG = ZSSRConfig(scale_factors=((1.5, 1.5), (2.0, 2.0), (3.0, 3.0)), back_projection_iters=(1, 2, 1),
@@ -33,7 +32,7 @@ def lr(photo):
 
 @pytest.mark.parametrize("fresh_adam", [True, False])  # False: Adam's moments carry over and are restored too
 @pytest.mark.parametrize("stop_at", [1, 2])
-def test_resumed_fit_equals_uninterrupted(lr, tmp_path, stop_at, fresh_adam, monkeypatch):
+def test_resumed_fit_equals_uninterrupted(lr, tmp_path, stop_at, fresh_adam):
     cfg = CFG.replace(fresh_optimizer_each_step=fresh_adam)
     ref = fit(lr, cfg)
     ckpt = tmp_path / "fit.ckpt"
@@ -42,14 +41,7 @@ def test_resumed_fit_equals_uninterrupted(lr, tmp_path, stop_at, fresh_adam, mon
     assert ckpt.exists()
 
     trained_steps = []
-    real = zssr_mod._Trainer.train_step
-
-    def spy(self, step, *args, **kwargs):
-        trained_steps.append(step.scale)
-        return real(self, step, *args, **kwargs)
-
-    monkeypatch.setattr(zssr_mod._Trainer, "train_step", spy)
-    res = fit(lr, cfg, checkpoint=ckpt)
+    res = fit(lr, cfg, checkpoint=ckpt, on_step=lambda ev: ev.phase == "start" and trained_steps.append(ev.step.scale))
     # only the steps after the checkpoint were trained again (relative factors: x1.5 after the base change)
     assert trained_steps == [(2.0, 2.0), (1.5, 1.5)][stop_at - 1:]
     np.testing.assert_array_equal(res.output, ref.output)  # bit-exact on CPU

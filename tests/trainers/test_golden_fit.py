@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from zssr_deploy.imageops.resize import imresize
-from zssr_deploy.trainers.config import ZSSRConfig
 from zssr_deploy.trainers import fit
+from zssr_deploy.trainers.config import ZSSRConfig
 
 BASE = dict(crop_size=16, device="cpu", precision="fp32", seed=7)
 MOTION = np.zeros((7, 7))

@@ -1,12 +1,13 @@
 import numpy as np
 import pytest
 
+from zssr_deploy.trainers.config import ZSSRConfig
 from zssr_deploy.trainers.lr_policy import LearningRatePolicy, slope_and_std
 
 
 def run(curve, max_iters=3000):
     """Feed the policy a synthetic reconstruction-error curve; return (drops, iterations run)."""
-    p = LearningRatePolicy()
+    p = LearningRatePolicy.from_config(ZSSRConfig())
     for i in range(max_iters):
         if i % p.test_every == 0:
             p.record(i, curve(i))
@@ -40,7 +41,7 @@ def test_slope_std_matches_old_numpy_scaling():
 
 def test_rule_matches_closed_form():
     # Errors at 5 test points with slope -1e-5 and noise: the rule compares -1.5 * slope with std(slope).
-    p = LearningRatePolicy()
+    p = LearningRatePolicy.from_config(ZSSRConfig())
     x = np.arange(0, 250, 50)
     y = np.array([5.0, 4.0, 3.2, 1.5, 1.1]) * 1e-3
     for xi, yi in zip(x, y):
@@ -54,7 +55,7 @@ def test_rule_matches_closed_form():
 
 
 def test_only_checks_on_the_period():
-    p = LearningRatePolicy()
+    p = LearningRatePolicy.from_config(ZSSRConfig())
     for i, e in zip(range(0, 300, 50), [1.0, 1.1, 0.9, 1.05, 0.95, 1.0]):
         p.record(i, e)
     assert not p.update(298)  # (298 + 1) % 60 != 0

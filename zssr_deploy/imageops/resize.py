@@ -35,6 +35,8 @@ __all__ = [
     "contributions",
     "imresize",
     "kernel_downscale",
+    "kernel_sample_indices",
+    "mirror_index",
     "output_length",
     "polyphase_taps",
     "rational_scale",
@@ -118,8 +120,9 @@ def _raw_contributions(
     return weights / sums[:, None], idx.astype(np.int64)
 
 
-def _mirror(idx: np.ndarray, n: int) -> np.ndarray:
-    """Symmetric (half-sample) reflection of any integer index into [0, n)."""
+def mirror_index(idx: np.ndarray, n: int) -> np.ndarray:
+    """Symmetric (half-sample) reflection of any integer index into [0, n) (``... b a | a b ... y z | z y ...``);
+    :func:`zssr_deploy.models.resize.mirror_indices` is its torch twin."""
     m = np.mod(idx, 2 * n)
     return np.where(m >= n, 2 * n - 1 - m, m)
 
@@ -134,7 +137,7 @@ def contributions(
     already mirrored into ``[0, in_len)``.
     """
     w, idx = _raw_contributions(np.arange(out_len, dtype=np.float64), float(scale), kernel, antialias)
-    return w, _mirror(idx, in_len)
+    return w, mirror_index(idx, in_len)
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,8 @@ def imresize(
 
 
 def kernel_sample_indices(in_len: int, out_len: int, scale: float) -> np.ndarray:
-    """Rows/columns the reference keeps after blurring: ``round(linspace(0, n - 1/s, out_len))``."""
+    """Rows/columns the reference keeps after blurring: ``round(linspace(0, n - 1/s, out_len))``;
+    :func:`zssr_deploy.models.resize.kernel_sample_rows` is its torch twin."""
     return np.round(np.linspace(0.0, in_len - 1.0 / scale, out_len)).astype(np.int64)
 
 

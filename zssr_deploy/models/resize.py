@@ -23,7 +23,7 @@ __all__ = ["AxisResize", "KernelDownscale", "Resize", "ceil_scaled", "kernel_sam
 
 def mirror_indices(n: int | torch.SymInt, start: int, length: int | torch.SymInt, device: torch.device) -> torch.Tensor:
     """Indices ``start .. start+length-1`` reflected symmetrically into ``[0, n)`` (``... b a | a b ...``): the
-    torch twin of the numpy mirror in :func:`zssr_deploy.imageops.resize.contributions`, valid for symbolic
+    torch twin of :func:`zssr_deploy.imageops.resize.mirror_index`, valid for symbolic
     sizes during export."""
     i = torch.arange(length, device=device) + start
     if isinstance(n, torch.SymInt):

@@ -176,7 +176,7 @@ def parse_scale(scale: float | str | Sequence[float]) -> tuple[float, float]:
     """
     try:
         parts = [float(p) for p in scale.replace(" ", "").split(",")] if isinstance(scale, str) else scale
-        return scale_pair(parts)  # type: ignore[arg-type]
+        return scale_pair(parts[0] if isinstance(parts, list) and len(parts) == 1 else parts)  # type: ignore[arg-type]
     except (ValueError, TypeError, ScaleError):
         raise ConfigError(f"scale must be a number or 'SY,SX' (positive), got {scale!r}") from None
 
