@@ -19,13 +19,14 @@ import numpy as np
 import torch
 
 from zssr_deploy.trainers.augment import AugmentSettings, sample_father
+from zssr_deploy.trainers.config import ZSSRConfig
 
 
 def fill_fractions(h: int, w: int, placement: str, draws: int) -> tuple[np.ndarray, float]:
     """Zero-fill fraction of each of ``draws`` fathers from an ``h x w`` input, and their mean area (pixels)."""
     src = torch.ones(3, h, w)
     rng = np.random.default_rng(0)
-    s = AugmentSettings(father_placement=placement)
+    s = AugmentSettings.from_config(ZSSRConfig(father_placement=placement))
     fathers = [sample_father([src], [1.0], 1.0, rng, s) for _ in range(draws)]
     fill = np.array([float((f[0] < 0.5).float().mean()) for f in fathers])
     return fill, float(np.mean([f.shape[1] * f.shape[2] for f in fathers]))

@@ -16,17 +16,18 @@ import argparse
 import numpy as np
 import torch
 
-import zssr_deploy.trainers.zssr as zssr_mod
 from zssr_deploy.evaluate import mod_crop, rgb_protocol_lr
 from zssr_deploy.io import read_image
 from zssr_deploy.trainers.config import PRESETS
+from zssr_deploy.trainers.fitting import fit
+from zssr_deploy.trainers.step import reconstruction_regions
 
 
 def active_fractions(step, region: torch.Tensor) -> list[float]:
     """Fraction of positive pre-activations of each hidden layer, on the upscaled son of ``region``."""
     h = step.up(step.son(region), (region.shape[2], region.shape[3]))
     out = []
-    convs = [m for m in step.t.net.modules() if isinstance(m, torch.nn.Conv2d)]
+    convs = [m for m in step.state.net.modules() if isinstance(m, torch.nn.Conv2d)]
     with torch.no_grad():
         for conv in convs[:-1]:
             h = conv(h)
@@ -43,26 +44,30 @@ def main() -> None:
     args = ap.parse_args()
     hr = mod_crop(read_image(args.hr).pixels.astype(np.float64), 2)
     lr = rgb_protocol_lr(hr, 2)
-    real = zssr_mod._Step.reconstruction_error
+    for fresh in (False, True):
+        print(f"\nAdam {'restarted' if fresh else 'kept (released code)'} at each step:")
+        two_steps(lr, args.iters, args.test_every, fresh)
 
-    try:
-        for fresh in (False, True):
-            print(f"\nAdam {'restarted' if fresh else 'kept (released code)'} at each step:")
 
-            def spy(self, regions):
-                err = real(self, regions)
-                act = active_fractions(self, regions[0])
-                print(f"  step x{self.scale}: reconstruction error {err:.8e}, active ReLUs per hidden layer "
-                      + " ".join(f"{a:.0%}" for a in act))
-                return err
+def two_steps(lr: np.ndarray, iters: int, test_every: int, fresh: bool) -> None:
+    """Fit the two steps, printing the error and the active ReLUs right after each reconstruction test."""
+    current: dict = {}
 
-            zssr_mod._Step.reconstruction_error = spy
-            cfg = PRESETS["gradual"].replace(scale_factors=((1.0, 1.5), (1.5, 1.0)), back_projection_iters=(6, 6),
-                                             max_iters=args.iters, test_every=args.test_every, device="cpu",
-                                             precision="fp32", fresh_optimizer_each_step=fresh)
-            zssr_mod.fit(lr, cfg)
-    finally:
-        zssr_mod._Step.reconstruction_error = real
+    def on_step(ev):  # the step in training, for the progress reports that follow
+        current.update(step=ev.step, printed=-1)
+
+    def progress(p):  # reports at iterations 1, 1 + test_every, ... follow a reconstruction test
+        if (p.iteration - 1) % test_every or p.iteration == current["printed"]:
+            return
+        step, current["printed"] = current["step"], p.iteration
+        act = active_fractions(step, reconstruction_regions(step.state.current_input[None], step.state.config)[0])
+        print(f"  step x{step.scale}: reconstruction error {p.reconstruction_error:.8e}, active ReLUs per hidden layer "
+              + " ".join(f"{a:.0%}" for a in act))
+
+    cfg = PRESETS["gradual"].replace(scale_factors=((1.0, 1.5), (1.5, 1.0)), back_projection_iters=(6, 6),
+                                     max_iters=iters, test_every=test_every, device="cpu", precision="fp32",
+                                     fresh_optimizer_each_step=fresh)
+    fit(lr, cfg, progress=progress, on_step=on_step)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def main() -> None:
     times = {}
     for hw in [(500, 500), (3000, 4000)]:
         img = rng.random(hw + (3,), dtype=np.float32)
-        res = fit(img, ZSSRConfig(max_iters=args.iters, device="cpu", seed=0), final_inference=False)
+        res = fit(img, ZSSRConfig(max_iters=args.iters, device="cpu", seed=0, precision="fp32"), final_inference=False)
         times[hw] = res.steps[0].seconds
         print(f"{hw[1]}x{hw[0]}: {args.iters} iterations in {times[hw]:.1f} s")
     print(f"ratio large / small: {times[(3000, 4000)] / times[(500, 500)]:.2f}")

@@ -109,7 +109,8 @@ def main() -> None:
         ap.error("give SET_DIR OUT_JSON NAME... --port-dir and --tf-python")
 
     from zssr_deploy.evaluate import score_image
-    from zssr_deploy.io import read_image, write_bytes_atomic
+    from zssr_deploy.files import write_bytes_atomic
+    from zssr_deploy.io import read_image
 
     results = json.loads(a.out_json.read_text()) if a.out_json.exists() else {}
     for name in a.names:

@@ -14,7 +14,7 @@ import time
 import torch
 
 from zssr_deploy.models.network import ZSSRNet
-from zssr_deploy.trainers.zssr import bf16_supported
+from zssr_deploy.trainers.device import bf16_supported
 
 
 def step_ms(size: int, steps: int, bf16: bool, channels_last: bool) -> float:

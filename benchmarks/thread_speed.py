@@ -26,11 +26,11 @@ def one_fit(side: int, iters: int) -> None:
 
     from zssr_deploy.samples import load_sample
     from zssr_deploy.trainers.config import ZSSRConfig
-    from zssr_deploy.trainers.zssr import fit
+    from zssr_deploy.trainers.fitting import fit
 
     img = load_sample("astronaut")[:side, :side].astype(np.float32)
     t = time.perf_counter()
-    fit(img, ZSSRConfig(max_iters=iters, seed=0), final_inference=False)
+    fit(img, ZSSRConfig(max_iters=iters, seed=0, precision="fp32"), final_inference=False)
     print((time.perf_counter() - t) / iters * 1000)
 
 

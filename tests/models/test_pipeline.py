@@ -78,4 +78,4 @@ def test_tiled_network_is_exact():
     x = torch.rand(1, 3, 37, 45)
     pipe = ZSSRPipeline(net, (2.0, 2.0), net_tile=16)
     with torch.no_grad():
-        np.testing.assert_allclose(pipe._net(x).numpy(), net(x).numpy(), atol=1e-6)
+        np.testing.assert_allclose(pipe.residual(x).numpy(), net(x).numpy(), atol=1e-6)

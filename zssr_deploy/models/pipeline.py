@@ -137,9 +137,11 @@ class ZSSRPipeline(nn.Module):
     def upscale_and_correct(self, x: torch.Tensor, up: Resize, plan: tuple | None = None) -> torch.Tensor:
         """Cubic upscale, add the network's residual, clip: one ensemble member before back-projection."""
         u = up(x, None, plan)
-        return add_residual(u, self._net(u))
+        return add_residual(u, self.residual(u))
 
-    def _net(self, u: torch.Tensor) -> torch.Tensor:
+    def residual(self, u: torch.Tensor) -> torch.Tensor:
+        """The network's residual for a cubic-upscaled batch, in tiles of `net_tile` HR pixels when set (exact:
+        each tile reads the receptive radius around it)."""
         t = self.net_tile
         h, w = u.shape[2], u.shape[3]
         if t is None or torch.compiler.is_compiling() or (h <= t and w <= t):
