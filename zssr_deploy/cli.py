@@ -161,7 +161,7 @@ def evaluate(hr_dir: str, method: str, json_out: str | None, **opts: Any) -> Non
     if run.resumed:
         click.echo(f"resuming {json_out}: {len(run.result.images)} image(s) already scored, {len(run.todo)} to go", err=True)
     with ProgressBars() as bars:
-        result = run.run(lambda ckpt: ZSSRUpscaler(cfg, ckpt) if method == "zssr" else bicubic_upscaler,
+        result = run.run(lambda ckpt: ZSSRUpscaler(cfg, ckpt) if cfg is not None else bicubic_upscaler,
                          bars.images(len(run.todo), f"{method} x{scale}"))
     for s in result.images:
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")

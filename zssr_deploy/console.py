@@ -4,6 +4,7 @@ library reports through callbacks and never prints."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 __all__ = ["ProgressBars"]
 
@@ -13,7 +14,10 @@ class ProgressBars:
     over inference tiles, one over the images of an evaluation."""
 
     def __init__(self) -> None:
-        self.bar, self.step, self.tile_bar, self.image_bar = None, -1, None, None
+        self.bar: Any = None
+        self.tile_bar: Any = None
+        self.image_bar: Any = None
+        self.step = -1
 
     def progress(self, p) -> None:
         from tqdm import tqdm

@@ -28,12 +28,11 @@ def check_image(img: object, what: str = "image", *, channels: Sequence[int] | N
         finite: refuse NaN and infinite values.
         needs: who needs ``min_side`` ("ZSSR", "this model"), for the message.
     """
-    a = np.asarray(img)
-    if a.ndim == 2:
-        a = a[..., None]
+    raw = np.asarray(img)
+    a = raw[..., None] if raw.ndim == 2 else raw
     if a.ndim != 3 or (channels is not None and a.shape[2] not in channels):
         want = "an HxW or HxWxC array" + ("" if channels is None else f" with C = {' or '.join(map(str, channels))}")
-        raise InvalidImageError(f"{what}: expected {want}, got shape {np.shape(img)}")
+        raise InvalidImageError(f"{what}: expected {want}, got shape {raw.shape}")
     h, w = a.shape[:2]
     if min(h, w) < min_side:
         raise InvalidImageError(f"the {what} is {h}x{w}; {needs} needs at least {min_side} pixels per side")
