@@ -1,5 +1,5 @@
 """The shape the package keeps (issue 16): short functions, a thin CLI, short parameter lists in the API, and
-no module importing torch where it must not. Each check names what broke it."""
+option parsing without torch. Each check names what broke it."""
 
 import ast
 import subprocess
