@@ -79,7 +79,7 @@ def _gradual_run(folder, json_path, on_step=None):
     cfg = build_config("gradual", 2, max_iters=2, device="cpu")
     run = FolderEvaluation(folder, 2, "zssr", settings=zssr_settings(cfg, "gradual", 2), json_path=json_path,
                            resume=True)
-    return run.run(lambda ckpt: ZSSRUpscaler(cfg, ckpt, on_step=on_step))
+    return run.run(lambda name, ckpt: ZSSRUpscaler(cfg, ckpt, on_step=on_step))
 
 
 def test_resume_continues_an_image_from_its_last_gradual_step(tmp_path, photo):

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import ConfigError, ModelError
 from .evaluate import score_output
-from .files import check_model_path
+from .files import check_model_path, check_output_path
 from .imageops.kernels import read_kernel_file
 from .imageops.resize import imresize
 from .imageops.scale import scale_pair
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from .trainers.fitting import FitPlan, FitResult, StepEvent
     from .trainers.step import Progress
 
-__all__ = ["Callbacks", "FitAndRunReport", "Inference", "ZSSRUpscaler", "fit_model", "run_model", "upscale_image"]
+__all__ = ["Callbacks", "FitAndRunReport", "Inference", "ZSSRUpscaler", "estimate_kernel_file", "fit_model", "run_model",
+           "upscale_image"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class Callbacks:
     """Before and after each scale step (see :class:`~zssr_deploy.trainers.fitting.StepEvent`)."""
     tiles: Callable[[int, int], None] | None = None
     """``(done, total)`` after each inference tile."""
+    kernel: Callable[[int, int], None] | None = None
+    """``(done, total)`` after each kernel-estimation iteration (``--kernel estimate``)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class FitAndRunReport:
     precision: str
     psnr: float | None = None
     ssim: float | None = None
+    kernel: dict | None = None
+    """How the kernel was found: None (assumed bicubic or given), or the estimate's summary."""
 
 
 def _auto_tile(tile: int | None, hw: tuple[int, ...]) -> int | None:
@@ -89,13 +94,34 @@ def _auto_tile(tile: int | None, hw: tuple[int, ...]) -> int | None:
     return tile
 
 
-def _plan(input_path: str | Path, config: ZSSRConfig | None, kernel_path: str | Path | None) -> tuple[Image, FitPlan]:
-    """Read the image and the kernel, and check them with the settings (each validated once, before any fit)."""
+#: the ``kernel_path`` that asks for the kernel to be estimated from the image
+ESTIMATE = "estimate"
+
+
+def estimate_for(lr: np.ndarray, config: ZSSRConfig, progress: Callable[[int, int], None] | None = None):
+    """Estimate the kernel of ``lr`` for the config's final scale, with its seed and device."""
+    from .trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel
+
+    return estimate_kernel(lr, config.final_scale, KernelEstimationConfig(seed=config.seed, device=config.device),
+                           progress)
+
+
+def _plan(input_path: str | Path, config: ZSSRConfig | None, kernel_path: str | Path | None,
+          progress: Callable[[int, int], None] | None = None) -> tuple[Image, FitPlan, dict | None]:
+    """Read the image and the kernel (or estimate it), and check them with the settings (each validated once,
+    before any fit); the third item summarises an estimate."""
+    from .trainers.config import ZSSRConfig
     from .trainers.fitting import plan_fit
 
-    img = read_image(input_path)
-    kernel = read_kernel_file(kernel_path) if kernel_path is not None else None
-    return img, plan_fit(img.pixels, config, kernel)
+    img, estimate = read_image(input_path), None
+    if kernel_path is not None and str(kernel_path) == ESTIMATE:
+        config = config or ZSSRConfig()
+        plan_fit(img.pixels, config)  # image and settings are checked before the estimation, too
+        found = estimate_for(img.pixels, config, progress)
+        kernel, estimate = found.kernel, found.summary()
+    else:
+        kernel = read_kernel_file(kernel_path) if kernel_path is not None else None
+    return img, plan_fit(img.pixels, config, kernel), estimate
 
 
 def _remove_checkpoint(checkpoint: str | Path | None) -> None:
@@ -119,16 +145,24 @@ def _onnx_inference(model: ZSSRModel, lr: np.ndarray, tile: int | None, tiles) -
     return model.run_tiled(lr, tile, tiles) if tile else model.run(lr)
 
 
+def _summary(result: FitResult, config: ZSSRConfig, estimate: dict | None) -> dict:
+    """The ``zssr.training`` metadata: the fit, the preset, and how the kernel was found."""
+    from .exporters import training_summary
+
+    summary = {**training_summary(result.steps, result.seconds, result.precision, result.device), **config.extra}
+    return {**summary, "kernel_estimate": estimate} if estimate is not None else summary
+
+
 def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, save_model: str | Path | None,
-                 tiles) -> tuple[np.ndarray, list[str]]:
+                 tiles, estimate: dict | None) -> tuple[np.ndarray, list[str]]:
     """The fitted pipeline's output, exported and run through ONNX Runtime (or in torch); the providers."""
-    from .exporters import export_pipeline, training_summary
+    from .exporters import export_pipeline
     from .runtime import ZSSRModel
     from .trainers.fitting import run_pipeline
 
     if inference.engine == "torch":
         return result.output, ["torch"]
-    summary = {**training_summary(result.steps, result.seconds, result.precision, result.device), **config.extra}
+    summary = _summary(result, config, estimate)
     lr, pipeline = result.pipeline_input, result.pipeline
     too_small = min(lr.shape[:2]) < pipeline.min_size
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,21 +194,21 @@ def upscale_image(input_path: str | Path, output_path: str | Path, config: ZSSRC
     out = check_image_path(output_path, overwrite)
     if save_model is not None:
         check_model_path(save_model, overwrite)
-    img, plan = _plan(input_path, config, kernel_path)
+    img, plan, estimate = _plan(input_path, config, kernel_path, callbacks.kernel)
     gt = read_image(gt_path).pixels if gt_path is not None else None
     if inference.tile is not None and inference.engine == "onnx" and inference.tile < plan.final_halo:
         raise ConfigError(f"tile {inference.tile} is smaller than the model's halo of {plan.final_halo} LR pixels: "
                           f"use --tile {plan.final_halo} or more")
     result = run_fit(plan, callbacks.progress, final_inference=inference.engine == "torch", checkpoint=checkpoint,
                      on_step=callbacks.on_step)
-    sr, providers = _final_image(result, plan.config, inference, save_model, callbacks.tiles)
+    sr, providers = _final_image(result, plan.config, inference, save_model, callbacks.tiles, estimate)
     _write_with_alpha(out, sr, img, plan.config.final_scale, overwrite)
     _remove_checkpoint(checkpoint)
     scores = score_output(sr, gt, int(round(max(plan.config.final_scale)))) if gt is not None else (None, None)
     model_path = Path(save_model) if save_model is not None and inference.engine == "onnx" else None
     return FitAndRunReport(out, model_path, providers, [s.iterations for s in result.steps],
                            [s.learning_rate_drops for s in result.steps], result.seconds, result.device,
-                           result.precision, *scores)
+                           result.precision, *scores, estimate)
 
 
 def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig | None = None, *,
@@ -183,13 +217,13 @@ def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig
               callbacks: Callbacks = Callbacks()) -> tuple[Path, list[int], float]:
     """Fit ZSSR to an image and export the result to ONNX (the pipeline, or the network alone); returns the
     model's path, the iterations per step and the fit seconds. ``checkpoint``: as in :func:`upscale_image`."""
-    from .exporters import export_network, export_pipeline, training_summary
+    from .exporters import export_network, export_pipeline
     from .trainers.fitting import run_fit
 
     check_model_path(model_path, overwrite)
-    _, plan = _plan(input_path, config, kernel_path)
+    _, plan, estimate = _plan(input_path, config, kernel_path, callbacks.kernel)
     result = run_fit(plan, callbacks.progress, final_inference=False, checkpoint=checkpoint, on_step=callbacks.on_step)
-    summary = {**training_summary(result.steps, result.seconds, result.precision, result.device), **plan.config.extra}
+    summary = _summary(result, plan.config, estimate)
     if network_only:
         path = export_network(result.pipeline.net, model_path, result.pipeline.scale, summary, static_shape, overwrite)
     else:
@@ -230,19 +264,59 @@ class ZSSRUpscaler:
     """
 
     def __init__(self, config: ZSSRConfig, checkpoint: str | Path | None = None,
-                 on_step: Callable[[StepEvent], None] | None = None) -> None:
+                 on_step: Callable[[StepEvent], None] | None = None, kernel: np.ndarray | str | None = None,
+                 true_kernel: np.ndarray | None = None) -> None:
         self.config, self.checkpoint, self.on_step = config, checkpoint, on_step
+        self.kernel, self.true_kernel = kernel, true_kernel
         self.last_fit: dict = {}
+
+    def _kernel(self, lr: np.ndarray) -> tuple[np.ndarray | None, dict]:
+        """The kernel to fit with (``kernel="estimate"``: estimated from ``lr``) and what to report of it."""
+        if not (isinstance(self.kernel, str) and self.kernel == ESTIMATE):
+            return self.kernel, {}  # type: ignore[return-value]
+        from .trainers.kernel_estimation import kernel_psnr, stretch_kernel
+
+        found, scale = estimate_for(lr, self.config), self.config.final_scale
+        facts = {"kernel": found.summary()}
+        if self.true_kernel is not None:  # how close the estimate came (FKP's kernel PSNR), fallback or not
+            facts["kernel"]["kernel_psnr"] = round(kernel_psnr(stretch_kernel(found.x2_kernel, scale), self.true_kernel,
+                                                               scale), 3)
+        return found.kernel, facts
 
     def __call__(self, lr: np.ndarray, scale: float) -> np.ndarray:
         from .trainers.fitting import fit
 
         if scale_pair(scale) != self.config.final_scale:
             raise ConfigError(f"this upscaler was set up for x{self.config.final_scale}, not x{scale}")
-        result = fit(lr, self.config, checkpoint=self.checkpoint, on_step=self.on_step)
-        self.last_fit = {"iterations": [s.iterations for s in result.steps],
+        kernel, facts = self._kernel(lr)
+        result = fit(lr, self.config, kernel=kernel, checkpoint=self.checkpoint, on_step=self.on_step)
+        self.last_fit = {**facts, "iterations": [s.iterations for s in result.steps],
                          "learning_rate_drops": [list(s.learning_rate_drops) for s in result.steps],
                          "fit_seconds": round(result.seconds, 3), "resumed_steps": result.resumed_steps,
                          "device": result.device, "precision": result.precision}
         log.info("fit: %s, %.1f s", [(s.iterations, s.learning_rate_drops) for s in result.steps], result.seconds)
         return result.output
+
+
+def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale: str | float = 2.0, seed: int = 0,
+                         png: str | Path | None = None, overwrite: bool = False,
+                         progress: Callable[[int, int], None] | None = None):
+    """Estimate an image's downscaling kernel and write it (``.npy``, or ``.mat`` with variable ``Kernel``), and
+    optionally a magnified picture of it. When the estimate is rejected (flat image, low confidence), MATLAB
+    bicubic's kernel is written and the returned estimate says why. Returns the
+    :class:`~zssr_deploy.trainers.kernel_estimation.KernelEstimate`."""
+    from .datasets import write_kernel
+    from .imageops.kernels import bicubic_kernel, kernel_picture
+    from .trainers.config import parse_scale
+    from .trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel
+
+    check_output_path(output_path, overwrite, (".npy", ".mat"))
+    if png is not None:
+        check_image_path(png, overwrite)
+    pair = parse_scale(scale)
+    found = estimate_kernel(read_image(input_path).pixels, pair, KernelEstimationConfig(seed=seed), progress)
+    kernel = found.kernel if found.kernel is not None else bicubic_kernel(pair)
+    write_kernel(output_path, kernel, overwrite)
+    if png is not None:
+        write_image(png, kernel_picture(kernel), overwrite=overwrite)
+    return found

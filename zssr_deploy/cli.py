@@ -96,6 +96,9 @@ _training_options = _options(
     click.option("--device", default=None, help=f"auto, cpu or cuda [default: {ZSSRConfig.device}]."),
     click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default=None,
                  help=f"Training precision [default: {ZSSRConfig.precision}: bf16 where the hardware has bf16 units]."),
+    click.option("--kernel-phase", type=click.Choice(["zssr", "centered"]), default=None,
+                 help="How a kernel is re-centred: zssr (default; DIV2KRK-style data) or centered (LR made with a "
+                      "centred kernel, rows 0, s, 2s: MZSR's convention)."),
 )
 
 _fit_options = _options(
@@ -103,7 +106,8 @@ _fit_options = _options(
     click.option("--preset", type=click.Choice(sorted(PRESETS)), default="ideal", show_default=True,
                  help="Released-code configuration to start from."),
     click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
-                 help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv)."),
+                 help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv), or 'estimate' to "
+                      "estimate it from INPUT first (falls back to bicubic, with a warning, when it cannot)."),
     _training_options,
     click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),
     click.option("--noise-std", type=float, default=None, help="Gaussian noise std added to LR sons."),
@@ -119,7 +123,7 @@ def _config(opts: dict[str, Any]) -> ZSSRConfig:
     from .trainers.config import build_config
 
     keys = ("steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "device", "precision",
-            "noise_std", "crop_size")
+            "noise_std", "crop_size", "kernel_phase")
     fields = {k: opts.pop(k, None) for k in keys}
     if opts.pop("no_ensemble", False):
         fields["ensemble"] = False
@@ -142,6 +146,10 @@ def _config(opts: dict[str, Any]) -> ZSSRConfig:
                    "after each image; with ZSSR, the image in progress is also kept after each gradual step "
                    "(FILE's name.IMAGE.ckpt beside it), so an interrupted run loses at most the step in progress.")
 @click.option("--preset", default="ideal", show_default=True, help="ZSSR preset (with --method zssr).")
+@click.option("--lr", "lr_dir", type=click.Path(file_okay=False), default=None,
+              help="Score these LR images (NAME.png, made by 'zssr-deploy degrade') instead of making them.")
+@click.option("--kernel", type=click.Choice(["none", "true", "estimate"]), default="none", show_default=True,
+              help="ZSSR's kernel: none (assume bicubic), true (NAME.kernel.npy beside each LR image) or estimate.")
 @_training_options
 @click.option("--keep-adam-moments", is_flag=True,
               help="ZSSR gradual: carry Adam's moments from one scale step to the next, as the released code "
@@ -151,18 +159,22 @@ def _config(opts: dict[str, Any]) -> ZSSRConfig:
 def evaluate(hr_dir: str, method: str, json_out: str | None, **opts: Any) -> None:
     """Score a folder of HR images: mod-crop, make the LR input, upscale with METHOD, score Y-PSNR/SSIM."""
     from .api import ZSSRUpscaler
+    from .datasets import kernels_for
     from .evaluate import FolderEvaluation, bicubic_upscaler, zssr_settings
 
     scale, typed = opts["scale"], {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
     cfg = _config(opts) if method == "zssr" else None  # bad settings fail here, before any image
-    settings = zssr_settings(cfg, **typed) if cfg is not None else {}
+    settings = zssr_settings(cfg, **typed, kernel=opts["kernel"]) if cfg is not None else {}
+    settings.update({"lr": opts["lr_dir"]} if opts["lr_dir"] else {})  # another LR folder is another run
     run = FolderEvaluation(hr_dir, scale, method, opts["protocol"], opts["only"], opts["limit"], settings,
-                           json_out, opts["resume"], opts["overwrite"])
+                           json_out, opts["resume"], opts["overwrite"], opts["lr_dir"])
     if run.resumed:
         click.echo(f"resuming {json_out}: {len(run.result.images)} image(s) already scored, {len(run.todo)} to go", err=True)
+    def upscaler(name, ckpt):
+        return bicubic_upscaler if cfg is None else ZSSRUpscaler(cfg, ckpt, **kernels_for(opts["lr_dir"], name, opts["kernel"]))
+
     with ProgressBars() as bars:
-        result = run.run(lambda ckpt: ZSSRUpscaler(cfg, ckpt) if cfg is not None else bicubic_upscaler,
-                         bars.images(len(run.todo), f"{method} x{scale}"))
+        result = run.run(upscaler, bars.images(len(run.todo), f"{method} x{scale}"))
     for s in result.images:
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")
     if result.images:
@@ -188,8 +200,11 @@ def fit_and_run(input_path: str, output: str, **opts: Any) -> None:
     cfg = _config(opts)
     inference = Inference(opts.pop("engine"), opts.pop("provider"), opts.pop("tile"))
     with ProgressBars() as bars:
-        r = upscale_image(input_path, output, cfg, inference=inference, callbacks=Callbacks(bars.progress, tiles=bars.tiles),
-                          **opts)
+        r = upscale_image(input_path, output, cfg, inference=inference,
+                          callbacks=Callbacks(bars.progress, tiles=bars.tiles, kernel=bars.kernel), **opts)
+    if r.kernel is not None:
+        click.echo(f"kernel: {r.kernel['source']}, confidence {r.kernel['confidence']:.2f}, {r.kernel['seconds']:.1f} s"
+                   + (f" ({r.kernel['reason']})" if r.kernel["reason"] else ""))
     drops = sum(len(d) for d in r.learning_rate_drops)
     click.echo(f"wrote {r.output_path}: {sum(r.iterations)} iterations ({', '.join(map(str, r.iterations))} per step), "
                f"{drops} learning-rate drops, {r.seconds:.1f} s on {r.device} ({r.precision}); "
@@ -222,7 +237,8 @@ def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
 
     cfg = _config(opts)
     with ProgressBars() as bars:
-        path, iters, seconds = fit_model(input_path, output, cfg, callbacks=Callbacks(bars.progress), **opts)
+        path, iters, seconds = fit_model(input_path, output, cfg, callbacks=Callbacks(bars.progress, kernel=bars.kernel),
+                                         **opts)
     click.echo(f"wrote {path}: {sum(iters)} iterations, {seconds:.1f} s")
 
 
@@ -243,3 +259,38 @@ def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **o
     with ProgressBars() as bars:
         path, providers = run_model(model, input_path, output, trt_cache_dir=trt_cache, tile_progress=bars.tiles, **opts)
     click.echo(f"wrote {path} ({', '.join(providers)})")
+
+
+@main.command("estimate-kernel")
+@click.argument("input_path", metavar="INPUT", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="kernel.npy or kernel.mat")
+@click.option("--scale", default="2", show_default=True, help="Factor the image was downscaled by: S or SY,SX.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--png", type=click.Path(dir_okay=False), default=None, help="Also write a magnified picture of it.")
+@click.option("--overwrite", is_flag=True, help="Replace the outputs if they exist.")
+@_user_errors
+def estimate_kernel_cmd(input_path: str, output: str, **opts: Any) -> None:
+    """Estimate the blur kernel that downscaled INPUT, from INPUT alone."""
+    from .api import estimate_kernel_file
+
+    with ProgressBars() as bars:
+        found = estimate_kernel_file(input_path, output, progress=bars.kernel, **opts)
+    what = "bicubic (" + found.reason + ")" if found.kernel is None else "estimated"
+    click.echo(f"wrote {output}: {what}, confidence {found.confidence:.2f}, {found.seconds:.1f} s")
+
+
+@main.command()
+@click.argument("hr_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Existing folder.")
+@click.option("--scale", type=click.Choice(["2", "4"]), default="2", show_default=True)
+@click.option("--kernels", type=click.Choice(["random"]), default="random", show_default=True,
+              help="random: DIV2KRK's recipe (x2: 11x11, variances U(0.6, 5), 25 % tap noise; x4: applied twice).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@_user_errors
+def degrade(hr_dir: str, out_dir: str, scale: str, kernels: str, seed: int, overwrite: bool) -> None:
+    """Make blind-SR data: each HR image degraded with its own random kernel (LR PNG + true kernel)."""
+    from .datasets import degrade_folder
+
+    names = degrade_folder(hr_dir, out_dir, int(scale), seed, overwrite=overwrite)
+    click.echo(f"wrote {len(names)} LR images and their kernels to {out_dir} (x{scale}, seed {seed})")

@@ -10,13 +10,14 @@ __all__ = ["ProgressBars"]
 
 
 class ProgressBars:
-    """tqdm bars: one per scale step over training iterations (loss, reconstruction error, learning rate), one
-    over inference tiles, one over the images of an evaluation."""
+    """tqdm bars: kernel estimation, one per scale step over training iterations (loss, reconstruction error,
+    learning rate), inference tiles, the images of an evaluation."""
 
     def __init__(self) -> None:
         self.bar: Any = None
         self.tile_bar: Any = None
         self.image_bar: Any = None
+        self.kernel_bar: Any = None
         self.step = -1
 
     def progress(self, p) -> None:
@@ -39,6 +40,13 @@ class ProgressBars:
         self.tile_bar.n = done
         self.tile_bar.refresh()
 
+    def kernel(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.kernel_bar is None:
+            self.kernel_bar = tqdm(total=total, desc="kernel", unit="it", file=sys.stderr, dynamic_ncols=True)
+        self.kernel_bar.update(done - self.kernel_bar.n)
+
     def images(self, total: int, label: str):
         """A bar over the images of an evaluation; returns the callback that advances it (given each score)."""
         from tqdm import tqdm
@@ -55,6 +63,6 @@ class ProgressBars:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for bar in (self.bar, self.tile_bar, self.image_bar):
+        for bar in (self.kernel_bar, self.bar, self.tile_bar, self.image_bar):
             if bar is not None:
                 bar.close()

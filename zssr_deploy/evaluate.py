@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from .metrics import psnr, ssim
 
 __all__ = [
     "EvalResult", "FolderEvaluation", "ImageScore", "Upscaler", "bicubic_upscaler", "list_images", "load_results",
-    "mod_crop", "rgb_protocol_lr", "save_results", "score_image", "select_images", "start_run",
+    "mod_crop", "rgb_protocol_lr", "save_results", "score_given_lr", "score_image", "select_images", "start_run",
     "step_checkpoint_path", "zssr_settings",
 ]
 
@@ -200,17 +200,31 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
-def iter_scores(
-    files: list[Path], scale: int, upscaler: Upscaler, protocol: str
-) -> Iterator[ImageScore]:
-    for f in files:
-        img = read_image(f)
-        score = score_image(img.pixels.astype(np.float64), scale, upscaler, protocol, name=f.stem)
-        report = getattr(upscaler, "last_fit", None)  # upscalers that train say how (see api.ZSSRUpscaler)
-        if report:
-            score = replace(score, fit=dict(report))
-        log.info("%s: %.2f dB / %.4f (%.1f s)", f.stem, score.psnr_y, score.ssim_y, score.seconds)
-        yield score
+def score_given_lr(hr: np.ndarray, lr: np.ndarray, scale: int, upscaler: Upscaler, name: str = "") -> ImageScore:
+    """Score an upscaler on an LR image made elsewhere (a blind-SR folder): ``hr`` mod-cropped to ``scale``
+    must be ``scale`` times ``lr``; the output is rounded to 8 bit and scored on Y as in the RGB protocol."""
+    hr = mod_crop(hr, scale)
+    if lr.shape[:2] != (hr.shape[0] // scale, hr.shape[1] // scale) or lr.shape[2] != hr.shape[2]:
+        raise InvalidImageError(f"{name}: the LR image is {lr.shape[1]}x{lr.shape[0]}x{lr.shape[2]}, but its HR image "
+                                f"cropped to x{scale} needs {hr.shape[1] // scale}x{hr.shape[0] // scale}x{hr.shape[2]}")
+    t0 = time.perf_counter()
+    sr = upscaler(lr.astype(np.float32), scale)
+    seconds = time.perf_counter() - t0
+    p, s = score_output(np.asarray(sr, np.float64), hr, scale)
+    return ImageScore(name, p, s, seconds)
+
+
+def _score_file(f: Path, scale: int, upscaler: Upscaler, protocol: str, lr_dir: Path | None) -> ImageScore:
+    hr = read_image(f).pixels.astype(np.float64)
+    if lr_dir is None:
+        score = score_image(hr, scale, upscaler, protocol, name=f.stem)
+    else:
+        score = score_given_lr(hr, read_image(lr_dir / f"{f.stem}.png").pixels, scale, upscaler, f.stem)
+    report = getattr(upscaler, "last_fit", None)  # upscalers that train say how (see api.ZSSRUpscaler)
+    if report:
+        score = replace(score, fit=dict(report))
+    log.info("%s: %.2f dB / %.4f (%.1f s)", f.stem, score.psnr_y, score.ssim_y, score.seconds)
+    return score
 
 
 def save_results(result: EvalResult, path: str | Path, overwrite: bool) -> None:
@@ -253,7 +267,7 @@ def start_run(files: list[Path], scale: int, method: str, protocol: str, setting
 
 
 def zssr_settings(config: Any, preset: str, max_iters: int | None, steps: str | None = None,
-                  bp_iters: str | None = None, base_change: str | None = None) -> dict:
+                  bp_iters: str | None = None, base_change: str | None = None, kernel: str = "none") -> dict:
     """The settings a ZSSR results file is identified by, so that ``--resume`` never mixes two runs.
 
     ``config`` is the run's :class:`~zssr_deploy.trainers.config.ZSSRConfig`; ``preset``, ``max_iters`` and the
@@ -265,6 +279,10 @@ def zssr_settings(config: Any, preset: str, max_iters: int | None, steps: str | 
     settings.update({k: v for k, v in (("steps", steps), ("bp_iters", bp_iters), ("base_change", base_change)) if v})
     if config.father_placement != "paper":
         settings["father_placement"] = config.father_placement
+    if kernel != "none":
+        settings["kernel"] = kernel
+    if config.kernel_phase != "zssr":
+        settings["kernel_phase"] = config.kernel_phase
     return settings
 
 
@@ -278,20 +296,26 @@ class FolderEvaluation:
 
     def __init__(self, folder: str | Path, scale: int, method: str, protocol: str = "rgb", only: Sequence[str] = (),
                  limit: int | None = None, settings: dict | None = None, json_path: str | Path | None = None,
-                 resume: bool = False, overwrite: bool = False) -> None:
+                 resume: bool = False, overwrite: bool = False, lr_dir: str | Path | None = None) -> None:
         files = select_images(list_images(folder), only, limit)
+        self.lr_dir = None if lr_dir is None else Path(lr_dir)
+        if self.lr_dir is not None:
+            missing = [f.stem for f in files if not (self.lr_dir / f"{f.stem}.png").is_file()]
+            if missing:
+                raise ImageReadError(f"{str(lr_dir)!r} has no LR image for {', '.join(missing)} (NAME.png each); "
+                                     "make it with 'zssr-deploy degrade'")
         self.result, self.todo = start_run(files, scale, method, protocol, settings, json_path, resume, overwrite)
         self.resumed = resume and len(self.todo) < len(files)
         self.json_path, self.resume, self.overwrite = json_path, resume, overwrite
 
-    def run(self, make_upscaler: Callable[[Path | None], Upscaler],
+    def run(self, make_upscaler: Callable[[str, Path | None], Upscaler],
             on_scored: Callable[[ImageScore], None] | None = None) -> EvalResult:
-        """Score every image left; ``make_upscaler(checkpoint or None)`` gives each image its upscaler and
+        """Score every image left; ``make_upscaler(name, checkpoint or None)`` gives each image its upscaler and
         ``on_scored(score)`` is called after each one. Returns all results, earlier ones included."""
         res = self.result
         for f in self.todo:
             ckpt = step_checkpoint_path(self.json_path, f.stem) if self.resume else None  # type: ignore[arg-type]
-            res.images.extend(iter_scores([f], res.scale, make_upscaler(ckpt), res.protocol))
+            res.images.append(_score_file(f, res.scale, make_upscaler(f.stem, ckpt), res.protocol, self.lr_dir))
             if on_scored is not None:
                 on_scored(res.images[-1])
             if self.resume:  # an interrupted run keeps every finished image

@@ -14,10 +14,14 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import KernelError
+from .resize import contributions
 from .scale import scale_pair
 
-__all__ = ["is_dihedral_symmetric", "load_kernel", "random_gaussian_kernel", "read_kernel_file", "shift_kernel",
-           "validate_kernel"]
+#: re-centring rules of :func:`shift_kernel`
+KERNEL_PHASES = ("zssr", "centered")
+
+__all__ = ["KERNEL_PHASES", "bicubic_kernel", "is_dihedral_symmetric", "kernel_picture", "load_kernel", "random_gaussian_kernel",
+           "read_kernel_file", "shift_kernel", "validate_kernel"]
 
 
 def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
@@ -76,20 +80,42 @@ def read_kernel_file(path: str | Path) -> np.ndarray:
     return np.asarray(arr)
 
 
-def shift_kernel(kernel: np.ndarray, scale: float | Sequence[float]) -> np.ndarray:
+def shift_kernel(kernel: np.ndarray, scale: float | Sequence[float], phase: str = "zssr") -> np.ndarray:
     """Re-centre a kernel as the reference implementation does before training.
 
     The centre of mass moves to ``shape/2 + 0.5 * (sf - shape % 2)`` per axis, after zero-padding so that
     nothing is lost, with a cubic-spline shift. That removes any shift the kernel carries (it cannot be
     known) and aligns the downscaled son so that plain bicubic upscaling of it stays aligned with the father.
+    ``phase="centered"`` moves it to the middle tap instead: LR data made with a centred kernel and rows
+    ``0, s, 2s, ...`` (MZSR's convention) are half an LR pixel off ZSSR's rule.
     """
+    if phase not in KERNEL_PHASES:
+        raise KernelError(f"kernel phase must be one of {KERNEL_PHASES}, got {phase!r}")
     k = np.asarray(kernel, dtype=np.float64)
     sf = np.array(scale_pair(scale))
     current = np.array(ndimage.center_of_mass(k))
-    wanted = np.array(k.shape) / 2.0 + 0.5 * (sf - np.array(k.shape) % 2)
+    size = np.array(k.shape)
+    wanted = size / 2.0 + 0.5 * (sf - size % 2) if phase == "zssr" else (size - 1) / 2.0
     shift = wanted - current
     pad = int(math.ceil(np.max(np.abs(shift)))) + 1
     return ndimage.shift(np.pad(k, pad, mode="constant"), shift)
+
+
+def kernel_picture(kernel: np.ndarray, zoom: int = 16) -> np.ndarray:
+    """A kernel as a gray picture to look at: each tap a ``zoom x zoom`` square, the largest tap white
+    (float ``HxWx1`` in [0, 1]; negative taps black)."""
+    k = np.clip(np.asarray(kernel, dtype=np.float64), 0.0, None)
+    k = k / k.max() if k.max() > 0 else k
+    return np.kron(k, np.ones((zoom, zoom)))[..., None]
+
+
+def bicubic_kernel(scale: float | Sequence[float]) -> np.ndarray:
+    """MATLAB's antialiased bicubic downscaling by ``scale`` (> 1) as a 2-D kernel (the weights one output
+    pixel gives its neighbourhood), normalised: what "assume bicubic" means as numbers."""
+    sy, sx = scale_pair(scale)
+    rows = [contributions(64, int(64 / s), 1.0 / s)[0][int(16 / s)] for s in (sy, sx)]
+    k = np.outer(rows[0], rows[1])
+    return k / k.sum()
 
 
 def is_dihedral_symmetric(kernel: np.ndarray, tol: float = 1e-6) -> bool:

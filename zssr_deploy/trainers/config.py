@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..errors import ConfigError, ScaleError
+from ..imageops.kernels import KERNEL_PHASES
 from ..imageops.scale import scale_pair
 
 __all__ = ["PRESETS", "ZSSRConfig", "build_config", "gradual_schedule", "parse_scale", "parse_schedule", "preset"]
@@ -29,6 +30,9 @@ class ZSSRConfig:
     """After a step whose (isotropic) factor is listed here, its output becomes the new input."""
     ensemble: bool = True
     """Geometric self-ensemble: 8 transforms (4 for anisotropic factors), median, back-projection."""
+    kernel_phase: str = "zssr"
+    """How a given kernel is re-centred: 'zssr' (the released code's rule; DIV2KRK-style data) or 'centered'
+    (LR data made with a centred kernel keeping rows 0, s, 2s, ...: MZSR's convention)."""
     allow_rotation: bool = True
     """Rotations and mirrors in augmentation; turn off for non-symmetric kernels."""
     noise_std: float = 0.0
@@ -104,6 +108,8 @@ class ZSSRConfig:
             raise ConfigError("crop_size must be at least 8")
         if self.father_placement not in ("paper", "released"):
             raise ConfigError(f"father_placement must be 'paper' or 'released', got {self.father_placement!r}")
+        if self.kernel_phase not in KERNEL_PHASES:
+            raise ConfigError(f"kernel_phase must be one of {KERNEL_PHASES}, got {self.kernel_phase!r}")
         if self.noise_std < 0:
             raise ConfigError("noise_std must be >= 0")
         if self.precision not in ("fp32", "bf16", "auto"):

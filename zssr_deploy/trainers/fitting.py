@@ -105,7 +105,7 @@ def plan_fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.nda
         raise ConfigError(f"scale {config.scale_factors[0]} is too large for a {h}x{w} image: its son would be under 2 pixels")
     if k is not None and (k.shape[0] > h or k.shape[1] > w):
         raise KernelError(f"kernel {k.shape[0]}x{k.shape[1]} is larger than the {h}x{w} image")
-    kernels = tuple(None if k is None else shift_kernel(k, rel) for rel in config.relative_scales)
+    kernels = tuple(None if k is None else shift_kernel(k, rel, config.kernel_phase) for rel in config.relative_scales)
     return FitPlan(np.clip(img.astype(np.float32), 0.0, 1.0), config, k, kernels)
 
 
