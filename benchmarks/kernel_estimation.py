@@ -1,0 +1,65 @@
+"""Kernel estimation alone on a blind-SR folder: kernel PSNR of the estimate and of "assume bicubic" against
+the true kernel, the estimate's confidence, and seconds (``lscpu`` model printed with the timings).
+
+    python benchmarks/kernel_estimation.py benchmarks/blind/set5_x2 --json benchmarks/results/kernels_set5_x2.json [--resume]
+
+Make the folder first: ``zssr-deploy degrade ../shared/data/Set5 -o benchmarks/blind/set5_x2 --seed 0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from zssr_deploy.datasets import true_kernel
+from zssr_deploy.files import write_bytes_atomic
+from zssr_deploy.imageops.kernels import bicubic_kernel
+from zssr_deploy.io import read_image
+from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel, kernel_psnr, stretch_kernel
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        return platform.processor() or "unknown"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("lr_dir")
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--scale", type=float, default=2.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--resume", action="store_true")
+    args = ap.parse_args()
+    out = Path(args.json)
+    done = json.loads(out.read_text()) if args.resume and out.exists() else {"cpu": cpu_model(), "images": {}}
+    for png in sorted(Path(args.lr_dir).glob("*.png")):
+        name = png.stem
+        if name in done["images"]:
+            continue
+        truth = true_kernel(args.lr_dir, name)
+        est = estimate_kernel(read_image(png).pixels, args.scale, KernelEstimationConfig(seed=args.seed))
+        row = {"kernel_psnr": round(kernel_psnr(stretch_kernel(est.x2_kernel, args.scale), truth, args.scale), 2),
+               "bicubic_kernel_psnr": round(kernel_psnr(bicubic_kernel(args.scale), truth, args.scale), 2),
+               "confidence": round(est.confidence, 3), "used": est.kernel is not None, "reason": est.reason,
+               "seconds": round(est.seconds, 1)}
+        done["images"][name] = row
+        print(name, row, flush=True)
+        write_bytes_atomic(out, (json.dumps(done, indent=1) + "\n").encode(), overwrite=True)
+    rows = list(done["images"].values())
+    if rows:
+        print(f"mean kernel PSNR {np.mean([r['kernel_psnr'] for r in rows]):.2f} (bicubic "
+              f"{np.mean([r['bicubic_kernel_psnr'] for r in rows]):.2f}), {sum(r['used'] for r in rows)}/{len(rows)} used, "
+              f"{np.mean([r['seconds'] for r in rows]):.1f} s each on {done['cpu']}")
+
+
+if __name__ == "__main__":
+    main()
