@@ -31,6 +31,15 @@ def cpu_model() -> str:
         return platform.processor() or "unknown"
 
 
+def spread(kernel: np.ndarray) -> float:
+    """Trace of the kernel's second-moment matrix (HR pixels squared): how much it blurs. Kernel PSNR hardly
+    sees this (a too-wide kernel has small taps, so a small RMSE), and over-estimating it ruins ZSSR."""
+    k = np.asarray(kernel, np.float64) / np.sum(kernel)
+    y, x = np.mgrid[: k.shape[0], : k.shape[1]]
+    cy, cx = (k * y).sum(), (k * x).sum()
+    return float((k * ((y - cy) ** 2 + (x - cx) ** 2)).sum())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("lr_dir")
@@ -49,6 +58,7 @@ def main() -> None:
         est = estimate_kernel(read_image(png).pixels, args.scale, KernelEstimationConfig(seed=args.seed))
         row = {"kernel_psnr": round(kernel_psnr(stretch_kernel(est.x2_kernel, args.scale), truth, args.scale), 2),
                "bicubic_kernel_psnr": round(kernel_psnr(bicubic_kernel(args.scale), truth, args.scale), 2),
+               "spread_ratio": round(spread(stretch_kernel(est.x2_kernel, args.scale)) / spread(truth), 3),
                "confidence": round(est.confidence, 3), "used": est.kernel is not None, "reason": est.reason,
                "seconds": round(est.seconds, 1)}
         done["images"][name] = row

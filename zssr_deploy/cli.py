@@ -107,7 +107,7 @@ _fit_options = _options(
                  help="Released-code configuration to start from."),
     click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
                  help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv), or 'estimate' to "
-                      "estimate it from INPUT first (falls back to bicubic, with a warning, when it cannot)."),
+                      "estimate it from INPUT first (experimental: docs/BENCHMARKS.md, blind SR)."),
     _training_options,
     click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),
     click.option("--noise-std", type=float, default=None, help="Gaussian noise std added to LR sons."),
