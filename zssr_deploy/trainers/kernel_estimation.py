@@ -15,8 +15,8 @@ deterministic for a seed and needs no GAN balancing:
    middle (a shift does not change patch statistics, so it is otherwise free);
 4. the kernel is an anisotropic Gaussian (two sigmas, an angle, a sub-pixel offset) on 13x13 taps, started
    isotropic with sigma 1 HR pixel, trained with Adam. A free 13x13 kernel fits the same statistics with
-   ghosts (two blobs, combs: what stride-2 sampling cannot tell apart), and back-projection diverges on them
-   (measured on scikit-image photos: 30 dB less than the bicubic assumption with 10 back-projection steps).
+   ghosts (two blobs, combs: what stride-2 sampling cannot tell apart), and back-projection diverged on them
+   (seen on scikit-image photos during development).
 
 A flat or featureless image carries no evidence: the estimate is kept only when the image has structure and
 the estimate explains its patches clearly better than MATLAB bicubic does, on patches and projections held
@@ -251,7 +251,6 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
     min_side = 4 * config.patch_size + 2 * (config.kernel_size // 2) + 8
     img = check_image(image, min_side=min_side, finite=True, needs="kernel estimation").astype(np.float32)
     t0 = time.perf_counter()
-    torch.manual_seed(config.seed)
     problem = _Problem(np.clip(img, 0.0, 1.0), config, resolve_device(config.device))
     # the patch gather's backward accumulates in parallel: exact repeatability on CPU needs the deterministic path
     deterministic = torch.are_deterministic_algorithms_enabled()
