@@ -22,7 +22,8 @@ def test_no_function_over_50_lines():
 
 
 def test_thin_cli_and_short_api_parameter_lists():
-    assert len((PACKAGE / "cli.py").read_text().splitlines()) < 300  # 250 before the blind-SR commands
+    long_cli = [p.name for p in (PACKAGE / "cli").glob("*.py") if len(p.read_text().splitlines()) >= 300]
+    assert long_cli == []  # each command module stays short (cli.py reached 296 lines before the split)
     wide = []
     for f in _functions(PACKAGE / "api.py"):
         a = f.args

@@ -51,6 +51,8 @@ class Inference:
     """ONNX Runtime provider: auto (TensorRT, CUDA, CPU), cpu, cuda or tensorrt."""
     tile: int | None = None
     """Tiles of this many LR pixels (bounded memory); automatic above 512x512 pixels."""
+    threads: int | None = None
+    """ONNX Runtime's intra-op threads on CPU (None: its own choice, all cores)."""
 
     def __post_init__(self) -> None:
         if self.engine not in ("onnx", "torch"):
@@ -85,6 +87,8 @@ class FitAndRunReport:
     ssim: float | None = None
     kernel: dict | None = None
     """How the kernel was found: None (assumed bicubic or given), or the estimate's summary."""
+    kernel_used: np.ndarray | None = None
+    """The kernel the fit assumed (given, or estimated and accepted); None: MATLAB bicubic."""
 
 
 def _auto_tile(tile: int | None, hw: tuple[int, ...]) -> int | None:
@@ -175,7 +179,7 @@ def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, sa
             log.warning("the image (%dx%d) is below the ONNX graph's minimum side of %d pixels at this scale: "
                         "final inference runs in torch", *lr.shape[:2], pipeline.min_size)
             return run_pipeline(pipeline, lr, result.device), ["torch"]
-        model = ZSSRModel(path, provider=inference.provider)
+        model = ZSSRModel(path, provider=inference.provider, threads=inference.threads)
         return _onnx_inference(model, lr, inference.tile, tiles), list(model.providers)
 
 
@@ -208,7 +212,7 @@ def upscale_image(input_path: str | Path, output_path: str | Path, config: ZSSRC
     model_path = Path(save_model) if save_model is not None and inference.engine == "onnx" else None
     return FitAndRunReport(out, model_path, providers, [s.iterations for s in result.steps],
                            [s.learning_rate_drops for s in result.steps], result.seconds, result.device,
-                           result.precision, *scores, estimate)
+                           result.precision, *scores, estimate, plan.kernel)
 
 
 def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig | None = None, *,

@@ -6,7 +6,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["ProgressBars"]
+import click
+
+__all__ = ["BatchBars", "ProgressBars"]
 
 
 class ProgressBars:
@@ -64,5 +66,57 @@ class ProgressBars:
 
     def __exit__(self, *exc: object) -> None:
         for bar in (self.kernel_bar, self.bar, self.tile_bar, self.image_bar):
+            if bar is not None:
+                bar.close()
+
+
+class BatchBars:
+    """A batch's display: on a terminal, a bar over the images (ETA) and a training bar per image in flight;
+    elsewhere (a log file, CI) one plain line per finished image."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.finished, self.tty = total, 0, sys.stderr.isatty()
+        self.bars: dict[str, Any] = {}
+        self.images_bar: Any = None
+        if self.tty and total:
+            from tqdm import tqdm
+
+            self.images_bar = tqdm(total=total, desc="images", unit="image", file=sys.stderr, dynamic_ncols=True,
+                                   position=0)
+
+    def progress(self, image: str, p) -> None:
+        if not self.tty:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(image)
+        if bar is None or bar.total != p.max_iters:
+            if bar is not None:
+                bar.close()
+            bar = self.bars[image] = tqdm(total=p.max_iters, unit="it", file=sys.stderr, dynamic_ncols=True, leave=False)
+        bar.set_description(f"{image} step {p.step + 1}/{p.steps}")
+        bar.update(p.iteration - bar.n)
+        bar.set_postfix(loss=f"{p.loss:.4f}", lr=f"{p.learning_rate:.0e}")
+
+    def image_done(self, record: dict) -> None:
+        self.finished += 1
+        bar = self.bars.pop(record["image"], None)
+        if bar is not None:
+            bar.close()
+        line = (f"[{self.finished}/{self.total}] {record['image']}: {record['status']}"
+                + (f", {record['seconds']:.1f} s" if "seconds" in record else "")
+                + (f", Y-PSNR {record['psnr']:.2f} dB" if "psnr" in record else "")
+                + (f" ({record['error']})" if record.get("error") else ""))
+        if self.images_bar is not None:
+            self.images_bar.write(line, file=sys.stderr)
+            self.images_bar.update(1)
+        else:
+            click.echo(line, err=True)
+
+    def __enter__(self) -> BatchBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in [*self.bars.values(), self.images_bar]:
             if bar is not None:
                 bar.close()

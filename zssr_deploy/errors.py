@@ -55,3 +55,8 @@ class ModelError(ZSSRError):
 
 class ProviderError(ZSSRError):
     """An ONNX Runtime execution provider was asked for but is not available."""
+
+
+class BatchError(ZSSRError):
+    """A batch cannot go on (a worker process died, the cluster went away); finished images are kept and the
+    same command resumes the batch."""

@@ -21,7 +21,7 @@ from .errors import ImageReadError, ImageWriteError, InvalidImageError
 from .files import check_output_path, write_bytes_atomic
 from .imageops.guard import check_image
 
-__all__ = ["SUPPORTED_EXTENSIONS", "Image", "check_image_path", "read_image", "write_image"]
+__all__ = ["SUPPORTED_EXTENSIONS", "Image", "check_image_path", "encode_png", "read_image", "write_image"]
 
 SUPPORTED_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -155,3 +155,12 @@ def write_image(
     if not ok:
         raise ImageWriteError(f"OpenCV could not encode {str(p)!r} as {ext}")
     return write_bytes_atomic(p, buf.tobytes(), overwrite, ImageWriteError)
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """8-bit PNG bytes of ``pixels`` (float ``HxWxC`` or ``HxW`` in [0, 1], RGB), for embedding in a page."""
+    samples = _to_samples(check_image(pixels, "pixels"), 8)
+    ok, buf = cv2.imencode(".png", samples[..., 0] if samples.shape[2] == 1 else samples[..., ::-1])
+    if not ok:
+        raise ImageWriteError("OpenCV could not encode a PNG")
+    return buf.tobytes()

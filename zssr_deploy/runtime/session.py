@@ -18,7 +18,7 @@ from ..imageops.guard import check_image
 from .metadata import ModelMetadata
 from .tiling import plan_tiles
 
-__all__ = ["PROVIDER_CHOICES", "ZSSRModel", "available_providers"]
+__all__ = ["PROVIDER_CHOICES", "ZSSRModel", "available_providers", "check_provider"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,11 @@ def _ort():
 
 def available_providers() -> list[str]:
     return list(_ort().get_available_providers())
+
+
+def check_provider(provider: str) -> None:
+    """Raise :class:`ProviderError` now if ``provider`` is unknown or not available here (before any work)."""
+    _provider_list(provider, False, None)
 
 
 def _provider_list(provider: str, fp16: bool, trt_cache_dir: str | None) -> list:

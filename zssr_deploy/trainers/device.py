@@ -8,9 +8,14 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["bf16_supported", "memory_format_for", "resolve_device", "resolve_precision"]
+__all__ = ["bf16_supported", "memory_format_for", "resolve_device", "resolve_precision", "set_threads"]
 
 log = logging.getLogger(__name__)
+
+
+def set_threads(threads: int) -> None:
+    """Use this many CPU threads for training in this process (batch workers share the machine's cores)."""
+    torch.set_num_threads(threads)
 
 
 def resolve_device(device: str) -> torch.device:

@@ -1,0 +1,119 @@
+"""Folder batches through the CLI: mirrored tree, manifest, resume, failures, refusals, --jobs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from click.testing import CliRunner
+
+from zssr_deploy.cli import main
+from zssr_deploy.io import read_image
+
+from .conftest import FAST, outputs
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def manifest(folder):
+    return [json.loads(line) for line in (folder / "zssr-manifest.jsonl").read_text().splitlines()]
+
+
+def test_a_folder_batch_mirrors_the_tree_and_a_rerun_skips_finished_images(photo_folder, tmp_path):
+    out = tmp_path / "out"
+    r = run("fit-and-run", photo_folder, "-o", out, "-r", *FAST)
+    assert r.exit_code == 0, r.output
+    assert "3 done, 0 skipped (done before), 0 failed" in r.output
+    assert "2 hidden or non-image file(s) skipped" in r.output
+    assert sorted(outputs(out)) == ["a.png", "b.png", "sub/c.png"]
+    assert read_image(out / "sub" / "c.png").pixels.shape == (48, 48, 3)
+    done = [rec for rec in manifest(out) if rec["status"] == "done"]
+    assert [d["image"] for d in done] == ["a.png", "b.png", "sub/c.png"]
+    assert all(d["iterations"] == [20] and len(d["sha256"]) == 64 and d["curves"] for d in done)
+    first = outputs(out)
+
+    again = run("fit-and-run", photo_folder, "-o", out, "-r", *FAST)
+    assert again.exit_code == 0 and "0 done, 3 skipped (done before)" in again.output
+    assert outputs(out) == first
+
+    other_seed = run("fit-and-run", photo_folder, "-o", out, "-r", *FAST, "--seed", "5")
+    assert other_seed.exit_code == 0 and "3 done, 0 skipped" in other_seed.output  # settings changed: re-run
+
+
+def test_a_bad_image_is_recorded_and_the_batch_goes_on(photo_folder, tmp_path):
+    (photo_folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    out = tmp_path / "out"
+    r = run("fit-and-run", photo_folder, "-o", out, *FAST)
+    assert r.exit_code == 1, r.output
+    assert "2 done, 0 skipped (done before), 1 failed" in r.output
+    failed = [rec for rec in manifest(out) if rec["status"] == "failed"]
+    assert [f["image"] for f in failed] == ["broken.png"] and "broken.png" in failed[0]["error"]
+    assert sorted(outputs(out)) == ["a.png", "b.png"]
+
+
+def test_outputs_that_are_not_the_batchs_are_not_overwritten(photo_folder, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.png").write_bytes(b"someone's file")
+    r = run("fit-and-run", photo_folder, "-o", out, *FAST)
+    assert r.exit_code == 2 and "1 output(s) exist and are not from this batch" in r.output
+    assert (out / "b.png").read_bytes() == b"someone's file" and not (out / "zssr-manifest.jsonl").exists()
+    assert run("fit-and-run", photo_folder, "-o", out, *FAST, "--overwrite").exit_code == 0
+
+
+def test_refusals_come_before_any_fit(photo_folder, tmp_path):
+    r = run("fit-and-run", photo_folder, "-o", photo_folder, *FAST)
+    assert r.exit_code == 2 and "would overwrite its own input" in r.output
+    r = run("fit-and-run", photo_folder, "-o", tmp_path / "o", *FAST, "--save-model", tmp_path / "m.onnx")
+    assert r.exit_code == 2 and "--save-model apply to one image" in r.output
+    r = run("fit-and-run", photo_folder / "a.png", "-o", tmp_path / "o.png", *FAST, "--jobs", "2")
+    assert r.exit_code == 2 and "--jobs apply to a folder or glob" in r.output
+    r = run("fit-and-run", photo_folder, "-o", tmp_path / "o", *FAST, "--gt", tmp_path / "nowhere")
+    assert r.exit_code == 2 and "no ground truth for 'a.png'" in r.output
+    assert not (tmp_path / "o" / "zssr-manifest.jsonl").exists()
+
+
+def test_two_jobs_give_the_same_files_as_one(photo_folder, tmp_path):
+    assert run("fit-and-run", photo_folder, "-o", tmp_path / "one", "-r", *FAST).exit_code == 0
+    r = run("fit-and-run", photo_folder, "-o", tmp_path / "two", "-r", *FAST[:-2], "--jobs", "2", "--threads", "2")
+    assert r.exit_code == 0, r.output
+    assert outputs(tmp_path / "two") == outputs(tmp_path / "one")
+
+
+def _cli(*args):
+    return subprocess.Popen([sys.executable, "-c", "from zssr_deploy.cli import main; main()", *map(str, args)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(folder, predicate, proc, timeout=120):
+    path, t0 = folder / "zssr-manifest.jsonl", time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if path.exists() and predicate([json.loads(x) for x in path.read_text().splitlines() if x.endswith("}")]):
+            return
+        assert proc.poll() is None, "the batch ended before it could be interrupted"
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for the batch")
+
+
+def test_a_killed_batch_resumed_equals_an_uninterrupted_one(photo_folder, tmp_path):
+    """Killed (SIGKILL, no clean-up) right after an image is recorded, and again in the middle of a fit."""
+    slow = [*FAST, "--max-iters", "300"]
+    assert run("fit-and-run", photo_folder, "-o", tmp_path / "whole", "-r", *slow).exit_code == 0
+    out = tmp_path / "killed"
+    proc = _cli("fit-and-run", photo_folder, "-o", out, "-r", *slow)
+    _wait_for(out, lambda recs: any(r["status"] == "done" for r in recs), proc)
+    os.kill(proc.pid, signal.SIGKILL)  # between images
+    proc.wait()
+    proc = _cli("fit-and-run", photo_folder, "-o", out, "-r", *slow)
+    _wait_for(out, lambda recs: sum(r["status"] == "started" for r in recs) >= 3, proc)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)  # in the middle of a fit
+    proc.wait()
+    assert len(outputs(out)) < 3
+    r = run("fit-and-run", photo_folder, "-o", out, "-r", *slow)
+    assert r.exit_code == 0, r.output
+    assert outputs(out) == outputs(tmp_path / "whole")  # same bytes, no partial or temporary files

@@ -1,0 +1,169 @@
+"""Where a batch's images are fitted: in this process, in worker processes, or as Ray tasks.
+
+Each executor takes an iterator of :class:`ImageTask` and yields :class:`ImageResult` as images finish,
+keeping only a few tasks in flight (a task holds its image's bytes).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BatchError, ConfigError
+from .worker import ImageResult, ImageTask, process_image
+
+if TYPE_CHECKING:
+    from ..trainers.step import Progress
+    from .runner import BatchOptions
+
+__all__ = ["make_executor"]
+
+log = logging.getLogger(__name__)
+
+OnProgress = Callable[[str, "Progress"], None] | None
+
+
+class _InProcess:
+    """One image after another, in this process (``jobs=1``): progress goes straight to the caller."""
+
+    def __init__(self, on_progress: OnProgress) -> None:
+        self.on_progress = on_progress
+
+    def map(self, tasks: Iterator[ImageTask]) -> Iterator[ImageResult]:
+        for task in tasks:
+            forward = None if self.on_progress is None else (lambda p, name=task.image: self.on_progress(name, p))
+            yield process_image(task, forward)
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+_progress_queue: Any = None
+
+
+def _init_worker(progress_queue: Any, threads: int) -> None:
+    """A worker process: its thread count pinned before torch starts, progress sent back through a queue."""
+    global _progress_queue
+    _progress_queue = progress_queue
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+def _in_worker(task: ImageTask) -> ImageResult:
+    q = _progress_queue
+    return process_image(task, None if q is None else (lambda p: q.put((task.image, p))))
+
+
+def _result(future: Future) -> ImageResult:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise BatchError("a worker process died (out of memory, or killed); finished images are kept: run the "
+                         "same command again to resume") from None
+
+
+class _Processes:
+    """``jobs`` worker processes (spawned: no forked torch state), each with its share of the threads."""
+
+    def __init__(self, jobs: int, threads: int, on_progress: OnProgress) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.jobs, self.on_progress = jobs, on_progress
+        self.queue = ctx.Manager().Queue() if on_progress is not None else None
+        self.pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(self.queue, threads))
+        self.stop = threading.Event()
+        self.relay = threading.Thread(target=self._relay, daemon=True)
+        self.relay.start()
+
+    def _relay(self) -> None:
+        while self.queue is not None and not self.stop.is_set():
+            try:
+                name, p = self.queue.get(timeout=0.2)
+            except (queue.Empty, EOFError, OSError):
+                continue
+            self.on_progress(name, p)  # type: ignore[misc]
+
+    def map(self, tasks: Iterator[ImageTask]) -> Iterator[ImageResult]:
+        pending: set[Future] = set()
+        for task in tasks:
+            pending.add(self.pool.submit(_in_worker, task))
+            while len(pending) >= self.jobs:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from map(_result, done)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from map(_result, done)
+
+    def __enter__(self) -> _Processes:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.stop.set()
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        # interrupted: drop what has not started and do not wait for the images in flight
+        self.pool.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
+        if exc_type is not None:
+            for proc in procs:
+                proc.terminate()
+
+
+def _ray_task(task: ImageTask) -> ImageResult:
+    return process_image(task)
+
+
+class _Ray:
+    """Each image a Ray task (retried if its worker dies); inputs and outputs travel through this driver."""
+
+    def __init__(self, address: str, cpus: float, gpus: float) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("--cluster ray needs Ray: pip install 'zssr-deploy[cluster]'") from None
+        self.ray, self.started = ray, not ray.is_initialized()
+        if self.started:
+            target = None if address == "ray" else address
+            try:
+                ray.init(address=target or os.environ.get("RAY_ADDRESS") or "auto", log_to_driver=False,
+                         logging_level=logging.WARNING)
+            except (ConnectionError, RuntimeError) as exc:
+                raise ConfigError(f"cannot reach a Ray cluster at {target or os.environ.get('RAY_ADDRESS') or 'auto'}: "
+                                  f"{str(exc).splitlines()[0]} (start one with 'ray start --head', or set RAY_ADDRESS)") from None
+        self.remote = ray.remote(_ray_task).options(num_cpus=cpus, num_gpus=gpus, max_retries=3)
+        self.slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
+
+    def map(self, tasks: Iterator[ImageTask]) -> Iterator[ImageResult]:
+        pending: list = []
+        for task in tasks:
+            pending.append(self.remote.remote(task))
+            while len(pending) >= self.slots:
+                done, pending = self.ray.wait(pending, num_returns=1)
+                yield from self.ray.get(done)
+        while pending:
+            done, pending = self.ray.wait(pending, num_returns=1)
+            yield from self.ray.get(done)
+
+    def __enter__(self) -> _Ray:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.started:
+            self.ray.shutdown()
+
+
+def make_executor(options: BatchOptions, on_progress: OnProgress):
+    """The executor the options ask for (a context manager with ``map``)."""
+    if options.cluster is not None:
+        if not (options.cluster == "ray" or options.cluster.startswith("ray://") or ":" in options.cluster):
+            raise ConfigError(f"--cluster must be 'ray', 'ray://HOST:PORT' or a Ray address HOST:PORT, got {options.cluster!r}")
+        return _Ray(options.cluster, options.cpus_per_task, options.gpus_per_task)
+    if options.jobs == 1:
+        return _InProcess(on_progress)
+    return _Processes(options.jobs, options.threads_per_task() or 1, on_progress)

@@ -1,0 +1,255 @@
+"""Run a batch: plan it (every check before the first fit), then fit-and-run each image on this machine
+(one process, or ``jobs`` worker processes) or on a Ray cluster, writing outputs and the manifest as each
+image finishes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import ConfigError, ImageReadError, OutputError, ZSSRError
+from ..files import write_bytes_atomic
+from ..imageops.kernels import read_kernel_file
+from ..io import SUPPORTED_EXTENSIONS
+from .executors import make_executor
+from .inputs import BatchInputs, collect_inputs, output_paths
+from .manifest import Manifest, file_sha256, fingerprint
+from .worker import ImageResult, ImageTask
+
+if TYPE_CHECKING:
+    from ..api import Inference
+    from ..trainers.config import ZSSRConfig
+    from ..trainers.step import Progress
+
+__all__ = ["BatchCallbacks", "BatchOptions", "BatchPlan", "BatchSummary", "plan_batch", "run_batch"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs and where its files go (the fit itself is the :class:`ZSSRConfig`)."""
+
+    recursive: bool = False
+    """Take a folder's sub-folders too (and ``**`` in a glob)."""
+    suffix: str = ""
+    """Added to each output's stem (``photo.png`` -> ``photo<suffix>.png``)."""
+    ext: str = "keep"
+    """Output format: keep (the input's), png or tif."""
+    gt_dir: str | None = None
+    """Ground truths, matched by relative path and stem (any image extension): PSNR/SSIM per image."""
+    jobs: int = 1
+    """Images fitted at once on this machine, each in its own process."""
+    threads: int | None = None
+    """CPU threads in all (default: the machine's cores), divided between the jobs."""
+    cluster: str | None = None
+    """None: this machine. 'ray' (the ``RAY_ADDRESS`` convention, else a running local cluster), or a Ray address
+    such as ``ray://HOST:10001``: each image is a Ray task."""
+    cpus_per_task: float = 1.0
+    """Ray: CPUs reserved per image (also its threads)."""
+    gpus_per_task: float = 0.0
+    """Ray: GPUs reserved per image (1 on GPU nodes)."""
+    overwrite: bool = False
+    """Replace outputs that exist but that this batch's manifest does not know."""
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ConfigError(f"--jobs must be at least 1, got {self.jobs}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
+        if self.cpus_per_task <= 0 or self.gpus_per_task < 0:
+            raise ConfigError("--cpus-per-task must be positive and --gpus-per-task not negative")
+
+    def threads_per_task(self) -> int | None:
+        if self.cluster is not None:
+            return max(1, int(self.cpus_per_task))
+        if self.jobs == 1:
+            return self.threads
+        return max(1, (self.threads or os.cpu_count() or 1) // self.jobs)
+
+
+@dataclass(frozen=True)
+class BatchCallbacks:
+    """What the caller (the CLI's display, a test) hears while the batch goes on."""
+
+    on_start: Callable[[BatchPlan], None] | None = None
+    """Once, after planning, before the first fit."""
+    on_progress: Callable[[str, Progress], None] | None = None
+    """Training progress of an image (by relative path); not from Ray tasks."""
+    on_image: Callable[[dict], None] | None = None
+    """After each image, with its manifest record."""
+
+
+@dataclass
+class BatchPlan:
+    """The checked batch: inputs, outputs, what is already finished, and the task settings."""
+
+    inputs: BatchInputs
+    outputs: list[Path]
+    out_dir: Path
+    manifest: Manifest
+    fingerprint: str
+    todo: list[int]
+    """Indices of the images to fit."""
+    finished: list[int]
+    """Indices of the images a previous run finished with the same settings (skipped)."""
+    gts: list[Path | None]
+    kernel: np.ndarray | str | None
+    config: ZSSRConfig
+    inference: Inference
+    options: BatchOptions
+
+
+@dataclass
+class BatchSummary:
+    records: list[dict] = field(default_factory=list)
+    """Each image's last manifest record, in input order (skipped ones from the earlier run)."""
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+def _read_kernel(kernel: str | os.PathLike[str] | None) -> np.ndarray | str | None:
+    from ..api import ESTIMATE
+
+    if kernel is None or str(kernel) == ESTIMATE:
+        return None if kernel is None else ESTIMATE
+    return read_kernel_file(kernel)
+
+
+def _settings(config: ZSSRConfig, inference: Inference, kernel: np.ndarray | str | None) -> dict[str, Any]:
+    """Everything that changes an output (not threads, jobs or where it runs)."""
+    k = kernel if isinstance(kernel, str) or kernel is None else np.round(kernel, 9).tolist()
+    return {"config": dataclasses.asdict(config), "engine": inference.engine, "tile": inference.tile,
+            "kernel": k, "version": __version__}
+
+
+def _ground_truths(inputs: BatchInputs, gt_dir: str | None) -> list[Path | None]:
+    if gt_dir is None:
+        return [None] * len(inputs.items)
+    gts = []
+    for item in inputs.items:
+        found = [p for ext in SUPPORTED_EXTENSIONS
+                 for p in [Path(gt_dir) / item.relative.parent / f"{item.relative.stem}{ext}"] if p.is_file()]
+        if not found:
+            raise ImageReadError(f"no ground truth for {item.relative.as_posix()!r} in {gt_dir!r} "
+                                 f"(expected {item.relative.with_suffix('.png').as_posix()} or another image extension)")
+        gts.append(found[0])
+    return gts
+
+
+def _prepare_out_dir(out_dir: Path, outputs: list[Path]) -> None:
+    try:
+        for folder in sorted({p.parent for p in outputs} | {out_dir}):
+            folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder {str(out_dir)!r}: {exc.strerror or exc}") from exc
+    if not os.access(out_dir, os.W_OK):
+        raise OutputError(f"output folder {str(out_dir)!r} is not writable")
+    for p in outputs:  # temporary files a kill left behind (outputs are written to a temp file, then renamed)
+        for stale in p.parent.glob(f".{p.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+
+
+def plan_batch(input_spec: str | os.PathLike[str], out_dir: str | os.PathLike[str], config: ZSSRConfig,
+               inference: Inference, kernel: str | os.PathLike[str] | None = None,
+               options: BatchOptions = BatchOptions()) -> BatchPlan:
+    """Every check that needs no fit, before the first one: inputs, output names, output folder (created,
+    writable), provider, kernel file, ground truths, outputs that exist without being this batch's."""
+    inputs = collect_inputs(input_spec, options.recursive)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{str(out)!r} is a file; with a folder or glob as input, -o is an output folder")
+    outputs = output_paths(inputs.items, out, options.suffix, options.ext)
+    sources = {item.source.resolve() for item in inputs.items}
+    clash = [str(p) for p in outputs if p.resolve() in sources]
+    if clash:
+        raise OutputError(f"{clash[0]!r} would overwrite its own input; choose another -o folder or a --suffix")
+    if inference.engine == "onnx":
+        from ..runtime import check_provider
+
+        check_provider(inference.provider)
+    k, gts = _read_kernel(kernel), _ground_truths(inputs, options.gt_dir)
+    _prepare_out_dir(out, outputs)
+    manifest = Manifest(out)
+    fp = fingerprint(_settings(config, inference, k))
+    finished = [i for i, item in enumerate(inputs.items)
+                if manifest.finished(item.relative.as_posix(), fp, outputs[i])]
+    todo = [i for i in range(len(inputs.items)) if i not in set(finished)]
+    foreign = [str(outputs[i]) for i in todo if outputs[i].exists() and not manifest.ours(inputs.items[i].relative.as_posix())]
+    if foreign and not options.overwrite:
+        raise OutputError(f"{len(foreign)} output(s) exist and are not from this batch (first: {foreign[0]!r}); "
+                          "pass --overwrite to replace them, or choose another -o folder")
+    return BatchPlan(inputs, outputs, out, manifest, fp, todo, finished, gts, k, config, inference, options)
+
+
+def _task(plan: BatchPlan, i: int) -> ImageTask:
+    item, gt = plan.inputs.items[i], plan.gts[i]
+    return ImageTask(item.relative.as_posix(), item.source.read_bytes(), item.source.suffix, plan.outputs[i].suffix,
+                     plan.config, plan.inference, plan.kernel, None if gt is None else gt.read_bytes(),
+                     ".png" if gt is None else gt.suffix, plan.options.threads_per_task())
+
+
+def _tasks(plan: BatchPlan) -> Iterator[ImageTask]:
+    """Tasks read lazily (a batch of thousands holds only the images in flight), each announced as started
+    in the manifest first, so its output is known to be this batch's if a kill comes before it is recorded."""
+    for i in plan.todo:
+        item = plan.inputs.items[i]
+        plan.manifest.append({"image": item.relative.as_posix(), "status": "started", "fingerprint": plan.fingerprint})
+        try:
+            yield _task(plan, i)
+        except OSError as exc:  # unreadable since planning: record it, go on
+            plan.manifest.append(_record(plan, i, ImageResult(item.relative.as_posix(), "failed",
+                                                              error=f"cannot read {str(item.source)!r}: {exc}")))
+
+
+def _record(plan: BatchPlan, i: int, result: ImageResult) -> dict:
+    rec = {"image": result.image, "status": result.status, "fingerprint": plan.fingerprint, "error": result.error,
+           "output": plan.outputs[i].relative_to(plan.out_dir).as_posix(),
+           "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **result.facts}
+    if result.output is not None:
+        try:
+            write_bytes_atomic(plan.outputs[i], result.output, overwrite=True)
+            rec["sha256"] = file_sha256(plan.outputs[i])
+        except (OSError, ZSSRError) as exc:
+            rec.update(status="failed", error=f"cannot write {str(plan.outputs[i])!r}: {exc}")
+    return rec
+
+
+def run_batch(plan: BatchPlan, callbacks: BatchCallbacks = BatchCallbacks()) -> BatchSummary:
+    """Fit-and-run every image of the plan not finished before; a failed image is recorded and the batch goes
+    on. Interrupted (Ctrl-C, a kill), it loses at most the images in flight; their outputs are never partial."""
+    if callbacks.on_start is not None:
+        callbacks.on_start(plan)
+    t0, index = time.perf_counter(), {plan.inputs.items[i].relative.as_posix(): i for i in plan.todo}
+    summary = BatchSummary(skipped=len(plan.finished))
+    with make_executor(plan.options, callbacks.on_progress) as executor:
+        for result in executor.map(_tasks(plan)):
+            rec = _record(plan, index[result.image], result)
+            plan.manifest.append(rec)
+            summary.done += rec["status"] == "done"
+            if rec["status"] == "failed":
+                log.warning("%s failed: %s", rec["image"], rec["error"])
+            if callbacks.on_image is not None:
+                callbacks.on_image(rec)
+    summary.seconds = time.perf_counter() - t0
+    summary.failed = sum(plan.manifest.last[name]["status"] != "done" for name in index)
+    summary.records = [plan.manifest.last[item.relative.as_posix()] for item in plan.inputs.items
+                       if item.relative.as_posix() in plan.manifest.last]
+    return summary

@@ -1,0 +1,146 @@
+"""One image of a batch, as a self-contained task: bytes in, bytes out.
+
+The same function runs in the driver (``jobs=1``), in a worker process (``jobs>1``) and as a Ray task on
+another machine, so it takes the image (and its ground truth) as bytes and returns the output as bytes; only
+the driver touches the output folder and the manifest (one writer: nothing half-written, nothing raced).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ZSSRError
+
+if TYPE_CHECKING:
+    from ..api import Inference
+    from ..trainers.config import ZSSRConfig
+    from ..trainers.step import Progress
+
+__all__ = ["ImageResult", "ImageTask", "process_image"]
+
+log = logging.getLogger(__name__)
+
+#: at most this many points of each training curve are kept (for the report)
+CURVE_POINTS = 200
+
+
+@dataclass(frozen=True)
+class ImageTask:
+    """Everything one image's fit-and-run needs (picklable: it travels to worker processes and Ray tasks)."""
+
+    image: str
+    """The image's relative path (its key in the manifest)."""
+    data: bytes
+    """The input file's bytes."""
+    suffix: str
+    """The input's extension (the decoder needs it)."""
+    out_suffix: str
+    """The output's extension."""
+    config: ZSSRConfig
+    inference: Inference
+    kernel: np.ndarray | str | None = None
+    """A kernel array, "estimate", or None (MATLAB bicubic)."""
+    gt: bytes | None = None
+    """The ground truth's bytes (PNG/TIFF/...), to score the output."""
+    gt_suffix: str = ".png"
+    threads: int | None = None
+    """torch and ONNX Runtime threads for this task (None: leave as they are)."""
+
+
+@dataclass
+class ImageResult:
+    """What became of one image: the output's bytes, or why there is none."""
+
+    image: str
+    status: str
+    """'done' or 'failed'."""
+    output: bytes | None = None
+    error: str = ""
+    """One line: what went wrong (status 'failed')."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Iterations, seconds, size, kernel, PSNR/SSIM, training curves: the manifest's and report's data."""
+
+
+class _Curves:
+    """The training curves (loss, reconstruction error, learning rate) from the progress reports."""
+
+    def __init__(self, forward: Callable[[Progress], None] | None) -> None:
+        self.points: list[list[float]] = []
+        self.forward = forward
+
+    def __call__(self, p: Progress) -> None:
+        self.points.append([p.step, p.iteration, p.loss, p.reconstruction_error, p.learning_rate])
+        if self.forward is not None:
+            self.forward(p)
+
+    def thinned(self) -> list[list[float]]:
+        stride = max(1, -(-len(self.points) // CURVE_POINTS))
+        keep = self.points[::stride]
+        return keep if not self.points or keep[-1] is self.points[-1] else [*keep, self.points[-1]]
+
+
+def _set_threads(task: ImageTask) -> ImageTask:
+    """Pin torch's threads and give ONNX Runtime the same number (workers must not oversubscribe the cores)."""
+    if not task.threads:
+        return task
+    import dataclasses
+
+    from ..trainers.device import set_threads
+
+    set_threads(task.threads)
+    return dataclasses.replace(task, inference=dataclasses.replace(task.inference, threads=task.threads))
+
+
+def _run(task: ImageTask, tmp: Path, curves: _Curves) -> tuple[bytes, dict[str, Any]]:
+    from ..api import Callbacks, upscale_image
+
+    src, out = tmp / f"input{task.suffix}", tmp / f"output{task.out_suffix}"
+    src.write_bytes(task.data)
+    kernel = task.kernel
+    if isinstance(kernel, np.ndarray):
+        np.save(tmp / "kernel.npy", kernel)
+        kernel = tmp / "kernel.npy"
+    gt = None
+    if task.gt is not None:
+        gt = tmp / f"gt{task.gt_suffix}"
+        gt.write_bytes(task.gt)
+    r = upscale_image(src, out, task.config, kernel_path=kernel, gt_path=gt, inference=task.inference,
+                      callbacks=Callbacks(curves))
+    facts = {"iterations": r.iterations, "learning_rate_drops": r.learning_rate_drops, "fit_seconds": round(r.seconds, 3),
+             "device": r.device, "precision": r.precision, "providers": r.providers,
+             "kernel": r.kernel or ({"source": "given"} if r.kernel_used is not None else {"source": "bicubic"}),
+             "kernel_taps": None if r.kernel_used is None else np.round(r.kernel_used, 6).tolist()}
+    if r.psnr is not None:
+        facts.update(psnr=round(r.psnr, 4), ssim=round(r.ssim, 5))
+    return out.read_bytes(), facts
+
+
+def process_image(task: ImageTask, progress: Callable[[Progress], None] | None = None) -> ImageResult:
+    """Fit ZSSR to one image and super-resolve it. Never raises for a bad image: the result says 'failed' and
+    why (a batch goes on past a bad image); ``KeyboardInterrupt`` still stops it."""
+    task = _set_threads(task)
+    t0, curves = time.perf_counter(), _Curves(progress)
+    with tempfile.TemporaryDirectory(prefix="zssr-batch-") as tmp:
+        try:
+            data, facts = _run(task, Path(tmp), curves)
+        except ZSSRError as exc:
+            error = str(exc)
+        except (MemoryError, RuntimeError, ValueError, OSError) as exc:  # keep the batch going; say what it was
+            log.debug("%s failed:\n%s", task.image, traceback.format_exc())
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        else:
+            error = ""
+    if error:  # the messages name the task's temporary copy: name the image instead
+        error = error.replace(str(Path(tmp) / f"input{task.suffix}"), task.image).replace(tmp, "")
+        return ImageResult(task.image, "failed", error=error, facts={"seconds": round(time.perf_counter() - t0, 3)})
+    facts.update(seconds=round(time.perf_counter() - t0, 3), curves=curves.thinned())
+    return ImageResult(task.image, "done", data, facts=facts)

@@ -1,0 +1,114 @@
+"""``zssr-deploy fit-and-run``: one image, or a folder or glob of them as a resumable batch."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..console import BatchBars, ProgressBars
+from ..errors import ConfigError
+from .app import PROVIDERS, main, options, user_errors
+from .options import config_from, fit_options
+
+_batch_options = options(
+    click.option("-r", "--recursive", is_flag=True, help="Batch: take sub-folders too (and '**' in a glob)."),
+    click.option("--suffix", default="", help="Batch: added to each output's name (default none)."),
+    click.option("--ext", type=click.Choice(["keep", "png", "tif"]), default="keep", show_default=True,
+                 help="Batch: output format."),
+    click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+                 help="Batch: images fitted at once, each in its own process, the threads divided between them."),
+    click.option("--threads", type=click.IntRange(min=1), default=None,
+                 help="CPU threads in all [default: all cores]."),
+    click.option("--cluster", default=None, metavar="ray|ray://HOST:PORT",
+                 help="Batch: run each image as a task on a Ray cluster (RAY_ADDRESS, or a running local one). "
+                      "Needs pip install 'zssr-deploy[cluster]'."),
+    click.option("--cpus-per-task", type=float, default=1.0, show_default=True, help="Ray: CPUs per image."),
+    click.option("--gpus-per-task", type=float, default=0.0, show_default=True, help="Ray: GPUs per image."),
+    click.option("--report", type=click.Path(dir_okay=False), default=None,
+                 help="Batch: also write a self-contained HTML report (crops, curves, kernels, scores)."),
+)
+
+
+@main.command("fit-and-run")
+@click.argument("input_path", metavar="INPUT", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Output image path; for a folder or glob INPUT, an output folder (its tree mirrors INPUT's).")
+@fit_options
+@click.option("--gt", "gt_path", type=click.Path(), default=None,
+              help="Ground truth (a folder of them, matched by name, for a batch): report PSNR/SSIM.")
+@click.option("--save-model", type=click.Path(dir_okay=False), default=None, help="Also keep the exported ONNX model.")
+@click.option("--tile", type=int, default=None, help="Final inference in tiles of N LR pixels (bounded memory).")
+@click.option("--provider", type=PROVIDERS, default="auto", show_default=True, help="ONNX Runtime provider.")
+@click.option("--engine", type=click.Choice(["onnx", "torch"]), default="onnx", show_default=True,
+              help="Final inference through the exported ONNX graph (default) or the torch module.")
+@_batch_options
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT (and --save-model) if they exist.")
+@user_errors
+def fit_and_run(input_path: str, output: str, **opts: Any) -> None:
+    """Fit ZSSR to INPUT (an image, a folder or a quoted glob) and write its super-resolved version to OUTPUT."""
+    from ..api import Inference
+    from ..batch import is_batch_input
+
+    cfg = config_from(opts)
+    inference = Inference(opts.pop("engine"), opts.pop("provider"), opts.pop("tile"), opts["threads"])
+    if is_batch_input(input_path) or opts["recursive"]:
+        _batch(input_path, output, cfg, inference, opts)
+    else:
+        _single(input_path, output, cfg, inference, opts)
+
+
+def _single(input_path: str, output: str, cfg, inference, opts: dict[str, Any]) -> None:
+    from ..api import Callbacks, upscale_image
+
+    batch_only = [f"--{k.replace('_', '-')}" for k in ("suffix", "report", "cluster") if opts[k]] + (
+        ["--jobs"] if opts["jobs"] > 1 else []) + (["--ext"] if opts["ext"] != "keep" else [])
+    if batch_only:
+        raise ConfigError(f"{', '.join(batch_only)} apply to a folder or glob INPUT, not to one image")
+    if opts["threads"]:
+        from ..trainers.device import set_threads
+
+        set_threads(opts["threads"])
+    keep = ("kernel_path", "gt_path", "save_model", "overwrite", "checkpoint")
+    with ProgressBars() as bars:
+        r = upscale_image(input_path, output, cfg, inference=inference,
+                          callbacks=Callbacks(bars.progress, tiles=bars.tiles, kernel=bars.kernel),
+                          **{k: opts[k] for k in keep})
+    if r.kernel is not None:
+        click.echo(f"kernel: {r.kernel['source']}, confidence {r.kernel['confidence']:.2f}, {r.kernel['seconds']:.1f} s"
+                   + (f" ({r.kernel['reason']})" if r.kernel["reason"] else ""))
+    drops = sum(len(d) for d in r.learning_rate_drops)
+    click.echo(f"wrote {r.output_path}: {sum(r.iterations)} iterations ({', '.join(map(str, r.iterations))} per step), "
+               f"{drops} learning-rate drops, {r.seconds:.1f} s on {r.device} ({r.precision}); "
+               f"inference: {', '.join(r.providers)}")
+    if r.model_path:
+        click.echo(f"model: {r.model_path}")
+    if r.psnr is not None:
+        click.echo(f"against --gt: Y-PSNR {r.psnr:.2f} dB, SSIM {r.ssim:.4f}")
+
+
+def _batch(input_path: str, out_dir: str, cfg, inference, opts: dict[str, Any]) -> None:
+    from ..batch import BatchCallbacks, BatchOptions, plan_batch, run_batch
+    from ..files import check_output_path
+    from ..report import write_report
+
+    single_only = [f"--{k.replace('_', '-')}" for k in ("save_model", "checkpoint") if opts[k]]
+    if single_only:
+        raise ConfigError(f"{', '.join(single_only)} apply to one image; a batch keeps its progress in its manifest")
+    if opts["report"]:
+        check_output_path(opts["report"], opts["overwrite"], (".html", ".htm"))
+    batch = BatchOptions(opts["recursive"], opts["suffix"], opts["ext"], opts["gt_path"], opts["jobs"], opts["threads"],
+                         opts["cluster"], opts["cpus_per_task"], opts["gpus_per_task"], opts["overwrite"])
+    plan = plan_batch(input_path, out_dir, cfg, inference, opts["kernel_path"], batch)
+    click.echo(f"{len(plan.inputs.items)} image(s) in {input_path}: {len(plan.finished)} already done, "
+               f"{len(plan.todo)} to fit" + (f"; {plan.inputs.skipped} hidden or non-image file(s) skipped"
+                                             if plan.inputs.skipped else ""), err=True)
+    with BatchBars(len(plan.todo)) as bars:
+        summary = run_batch(plan, BatchCallbacks(on_progress=bars.progress, on_image=bars.image_done))
+    if opts["report"]:
+        click.echo(f"report: {write_report(plan, summary.records, opts['report'], opts['overwrite'])}", err=True)
+    click.echo(f"{summary.done} done, {summary.skipped} skipped (done before), {summary.failed} failed, "
+               f"{summary.seconds:.1f} s; manifest: {plan.manifest.path}")
+    if not summary.ok:
+        sys.exit(1)

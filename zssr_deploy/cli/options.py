@@ -1,0 +1,63 @@
+"""Options shared by the commands that fit (their defaults are :class:`ZSSRConfig`'s)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..trainers.config import PRESETS, ZSSRConfig
+from .app import options as _options
+
+# Options of every fit; their defaults are ZSSRConfig's (None here: "not given").
+training_options = _options(
+    click.option("--steps", default=None, help="Gradual steps 'SY,SX;SY,SX;...' (relative to the input)."),
+    click.option("--bp-iters", default=None, help="Back-projection iterations: N, or one per step 'N,N,...'; 0 = off."),
+    click.option("--base-change", default=None, metavar="S[,S...]",
+                 help="After the step with this isotropic factor, its output becomes the input of the later steps "
+                      "(which stay relative to the original input), e.g. --steps '2;4' --base-change 2. With --steps "
+                      "and without this option, no base change."),
+    click.option("--father-placement", type=click.Choice(["paper", "released"]), default=None,
+                  help="paper (default): fathers are crops inside the (scaled) source; released: the released code's "
+                       "geometry, a fixed canvas often partly zeros (docs/BENCHMARKS.md), for comparing with that code."),
+    click.option("--max-iters", type=int, default=None, help=f"Cap on iterations per step [default: {ZSSRConfig.max_iters}]."),
+    click.option("--seed", type=int, default=ZSSRConfig.seed, show_default=True, help="Random seed."),
+    click.option("--device", default=None, help=f"auto, cpu or cuda [default: {ZSSRConfig.device}]."),
+    click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default=None,
+                 help=f"Training precision [default: {ZSSRConfig.precision}: bf16 where the hardware has bf16 units]."),
+    click.option("--kernel-phase", type=click.Choice(["zssr", "centered"]), default=None,
+                 help="How a kernel is re-centred: zssr (default; DIV2KRK-style data) or centered (LR made with a "
+                      "centred kernel, rows 0, s, 2s: MZSR's convention)."),
+)
+
+fit_options = _options(
+    click.option("--scale", default="2", show_default=True, help="Final factor: S or SY,SX (non-integer allowed)."),
+    click.option("--preset", type=click.Choice(sorted(PRESETS)), default="ideal", show_default=True,
+                 help="Released-code configuration to start from."),
+    click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
+                 help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv), or 'estimate' to "
+                      "estimate it from INPUT first (experimental: docs/BENCHMARKS.md, blind SR)."),
+    training_options,
+    click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),
+    click.option("--noise-std", type=float, default=None, help="Gaussian noise std added to LR sons."),
+    click.option("--crop-size", type=int, default=None, help=f"HR-father crop side [default: {ZSSRConfig.crop_size}]."),
+    click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+                 help="Keep the training state in FILE after each gradual step; if FILE exists, resume from it "
+                      "(same image and settings). Removed once the result is written."),
+)
+
+
+def config_from(opts: dict[str, Any]) -> ZSSRConfig:
+    """The one ZSSRConfig of a command, from (and popped out of) its options."""
+    from ..trainers.config import build_config
+
+    keys = ("steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "device", "precision",
+            "noise_std", "crop_size", "kernel_phase")
+    fields = {k: opts.pop(k, None) for k in keys}
+    if opts.pop("no_ensemble", False):
+        fields["ensemble"] = False
+    if "keep_adam_moments" in opts:
+        fields["fresh_optimizer_each_step"] = not opts.pop("keep_adam_moments")
+    return build_config(opts.pop("preset"), opts.pop("scale"), **fields)
+
+
