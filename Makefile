@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[cpu,test]'
 	touch $(STAMP)
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean browser
 install: $(STAMP)
 
 # Fits ZSSR to a sample photo that ships with scikit-image and writes a x2 upscale (minutes on 2 cores: see README).
@@ -20,7 +20,12 @@ demo: $(STAMP)
 	$(BIN)/zssr-deploy fit-and-run demo/astronaut-96.png -o demo/astronaut-x2.png --scale 2 --seed 0 --overwrite
 	@echo "wrote demo/astronaut-x2.png"
 
-test: $(STAMP)
+# The report tests open pages in a real browser: Debian's Chromium, installed here when missing.
+browser:
+	@command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
 	$(BIN)/ruff check zssr_deploy tests benchmarks
 	$(BIN)/python -m pytest -q
 

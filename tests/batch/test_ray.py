@@ -1,0 +1,79 @@
+"""Batches on a live local Ray cluster that the test starts (2 CPUs, loopback only, stopped afterwards)."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from zssr_deploy.cli import main
+
+from .conftest import FAST, outputs
+
+ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'zssr-deploy[cluster]' (make test has it)")
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    port = _free_port()
+    start = [RAY, "start", "--head", "--num-cpus", "2", "--node-ip-address", "127.0.0.1", "--port", str(port),
+             "--include-dashboard", "false", "--disable-usage-stats"]
+    subprocess.run(start, check=True, capture_output=True, timeout=120)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
+
+
+def _cli(address, *args):
+    env = {**os.environ, "RAY_ADDRESS": address}
+    return subprocess.Popen([sys.executable, "-c", "from zssr_deploy.cli import main; main()", *map(str, args)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_ray_batch_writes_what_the_sequential_run_writes(ray_address, photo_folder, tmp_path):
+    assert CliRunner().invoke(main, ["fit-and-run", str(photo_folder), "-o", str(tmp_path / "seq"), "-r",
+                                     *FAST]  # one thread, as each Ray task (--cpus-per-task 1)).exit_code == 0
+    proc = _cli(ray_address, "fit-and-run", photo_folder, "-o", tmp_path / "ray", "-r", *FAST, "--cluster", "ray")
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+    assert "3 done" in out
+    assert outputs(tmp_path / "ray") == outputs(tmp_path / "seq")
+
+
+def _task_pids():
+    ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in ps.splitlines() if "ray::_ray_task" in line]
+
+
+def test_a_killed_ray_worker_re_runs_its_image(ray_address, photo_folder, tmp_path):
+    slow = [*FAST, "--max-iters", "400"]
+    shutil.rmtree(photo_folder / "sub")
+    assert CliRunner().invoke(main, ["fit-and-run", str(photo_folder), "-o", str(tmp_path / "seq"), *slow]).exit_code == 0
+    proc = _cli(ray_address, "fit-and-run", photo_folder, "-o", tmp_path / "ray", *slow, "--cluster", "ray")
+    t0 = time.monotonic()
+    while not _task_pids():
+        assert proc.poll() is None and time.monotonic() - t0 < 300, proc.stdout.read() if proc.poll() is not None else ""
+        time.sleep(0.05)
+    time.sleep(0.5)  # in the middle of the fit
+    victim = _task_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+    assert outputs(tmp_path / "ray") == outputs(tmp_path / "seq")
+    recs = [json.loads(x) for x in (tmp_path / "ray" / "zssr-manifest.jsonl").read_text().splitlines()]
+    assert sorted(r["image"] for r in recs if r["status"] == "done") == ["a.png", "b.png"]

@@ -1,0 +1,76 @@
+"""The batch report, opened in a real browser (Debian's headless Chromium, installed by `make test`)."""
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from zssr_deploy.cli import main
+from zssr_deploy.imageops.resize import imresize
+from zssr_deploy.io import write_image
+
+from .conftest import FAST
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Chromium is not installed: `make test` installs Debian's chromium (apt-get install chromium)")
+    return path
+
+
+def browse(page, tmp_path, *args):
+    cmd = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args, page.as_uri()]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def scored_batch(tmp_path, photo):
+    """LR images and their HR ground truths (one sub-folder deep), so the report has scores."""
+    for name, (y, x) in {"a": (0, 0), "b": (30, 40), "sub/c": (48, 10)}.items():
+        hr = photo[y : y + 48, x : x + 48]
+        for folder, img in (("hr", hr), ("lr", np.clip(imresize(hr, 0.5), 0, 1))):
+            (tmp_path / folder / name).parent.mkdir(parents=True, exist_ok=True)
+            write_image(tmp_path / folder / f"{name}.png", img)
+    (tmp_path / "lr" / "broken.png").write_bytes(b"not a png")
+    write_image(tmp_path / "hr" / "broken.png", photo[:48, :48])
+    return tmp_path
+
+
+def test_the_report_renders_in_chromium_with_every_image(scored_batch, tmp_path):
+    report = tmp_path / "report.html"
+    r = CliRunner().invoke(main, ["fit-and-run", str(scored_batch / "lr"), "-o", str(tmp_path / "out"), "-r", *FAST,
+                                  "--gt", str(scored_batch / "hr"), "--report", str(report)])
+    assert r.exit_code == 1, r.output  # broken.png failed; the others are reported
+    dom = browse(report, tmp_path, "--virtual-time-budget=5000", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    body = re.search(r"<body[^>]*>", dom.stdout).group(0)
+    # 3 crops per fitted image, no kernel pictures (bicubic assumed); the page counts what the browser decoded
+    assert 'data-images="9"' in body and 'data-broken="0"' in body
+    rows = re.findall(r"<tr(?: class=\"failed\")?><td>([^<]+)</td>", dom.stdout)
+    assert rows == ["a.png", "b.png", "broken.png", "sub/c.png"]
+    psnrs = [float(v) for v in re.findall(r"<td>(\d\d\.\d\d)</td>", dom.stdout)]
+    assert len(psnrs) == 3 and all(20 < p < 60 for p in psnrs)
+    assert dom.stdout.count('aria-label="training curves"') == 3
+    shot = tmp_path / "report.png"
+    taken = browse(report, tmp_path, "--window-size=1000,1400", f"--screenshot={shot}")
+    assert taken.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_a_given_kernel_is_pictured(tmp_path, photo):
+    (tmp_path / "in").mkdir()
+    write_image(tmp_path / "in" / "a.png", photo[:24, :24])
+    y, x = np.mgrid[-4:5, -4:5]
+    np.save(tmp_path / "k.npy", np.exp(-(x**2 + y**2) / (2 * 1.2**2)))
+    report = tmp_path / "r.html"
+    r = CliRunner().invoke(main, ["fit-and-run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *FAST,
+                                  "--kernel", str(tmp_path / "k.npy"), "--preset", "given-kernel", "--report", str(report)])
+    assert r.exit_code == 0, r.output
+    dom = browse(report, tmp_path, "--virtual-time-budget=5000", "--dump-dom")
+    assert 'data-images="4"' in dom.stdout and 'data-broken="0"' in dom.stdout and 'alt="kernel"' in dom.stdout
