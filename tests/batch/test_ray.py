@@ -46,8 +46,9 @@ def _cli(address, *args):
 
 
 def test_a_ray_batch_writes_what_the_sequential_run_writes(ray_address, photo_folder, tmp_path):
+    # FAST has --threads 1: one thread, as each Ray task (--cpus-per-task 1)
     assert CliRunner().invoke(main, ["fit-and-run", str(photo_folder), "-o", str(tmp_path / "seq"), "-r",
-                                     *FAST]  # one thread, as each Ray task (--cpus-per-task 1)).exit_code == 0
+                                     *FAST]).exit_code == 0
     proc = _cli(ray_address, "fit-and-run", photo_folder, "-o", tmp_path / "ray", "-r", *FAST, "--cluster", "ray")
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out
