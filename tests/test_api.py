@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from zssr_deploy.api import Callbacks, Inference, ZSSRUpscaler, fit_model, run_model, upscale_image
-from zssr_deploy.errors import ConfigError, KernelError, ModelError, OutputError
+from zssr_deploy.errors import ConfigError, KernelError, ModelError, OutputError, ProviderError
 from zssr_deploy.imageops.resize import imresize
 from zssr_deploy.io import read_image, write_image
 from zssr_deploy.trainers.config import build_config
@@ -42,16 +42,24 @@ def test_everything_checkable_fails_before_training(lr_png, tmp_path):
     calls = []
     cb = Callbacks(progress=calls.append)
     (tmp_path / "taken.png").write_bytes(b"x")
+    write_image(tmp_path / "gt.png", np.zeros((41, 44, 3)))  # the output will be 40x44
+    given_kernel = build_config("given-kernel", 2, max_iters=4, crop_size=16, device="cpu")
     cases = [
         (OutputError, dict(output_path=tmp_path / "taken.png")),
         (OutputError, dict(save_model=tmp_path / "m.txt")),
         (ConfigError, dict(inference=Inference(tile=3))),
         (KernelError, dict(kernel_path=tmp_path / "missing.npy")),
+        (ConfigError, dict(output_path=lr_png, overwrite=True)),  # the input itself: never, even with overwrite
+        (ProviderError, dict(inference=Inference(provider="cuda"))),  # no CUDA here (CI has no GPU)
+        (ConfigError, dict(gt_path=tmp_path / "gt.png")),
+        (ConfigError, dict(config=given_kernel)),  # given-kernel without a kernel
     ]
+    original = lr_png.read_bytes()
     for err, kw in cases:
-        kw = {"output_path": tmp_path / "o.png", **kw}
+        kw = {"output_path": tmp_path / "o.png", "config": CFG, **kw}
         with pytest.raises(err):
-            upscale_image(lr_png, config=CFG, callbacks=cb, **kw)
+            upscale_image(lr_png, callbacks=cb, **kw)
+    assert lr_png.read_bytes() == original
     np.save(tmp_path / "k3.npy", np.ones((3, 3, 3)))
     with pytest.raises(KernelError, match="2-D"):  # validated once, by the fit's plan
         upscale_image(lr_png, tmp_path / "o.png", CFG, kernel_path=tmp_path / "k3.npy", callbacks=cb)
@@ -59,6 +67,21 @@ def test_everything_checkable_fails_before_training(lr_png, tmp_path):
         Inference("tensorflow")
     assert calls == [] and not (tmp_path / "o.png").exists()
     assert (tmp_path / "taken.png").read_bytes() == b"x"
+
+
+def test_a_write_error_after_the_fit_keeps_the_result(lr_png, tmp_path):
+    """The output folder disappears during the fit: one OutputError that says where the result went."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    def vanish(event) -> None:
+        if event.phase == "end":
+            out_dir.rmdir()
+
+    with pytest.raises(OutputError, match="the result was saved to") as err:
+        upscale_image(lr_png, out_dir / "o.png", CFG, inference=Inference("torch"), callbacks=Callbacks(on_step=vanish))
+    rescued = str(err.value).split("saved to ")[1].split("'")[1]
+    assert read_image(rescued).pixels.shape == (40, 44, 3)
 
 
 def test_network_only_model_is_a_model_error_for_run(lr_png, tmp_path):

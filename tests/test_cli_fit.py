@@ -226,3 +226,39 @@ def test_steps_base_change_and_placement_reach_the_trainer(lr_png, tmp_path, mon
     assert _one_error_line(r) and "base change x3" in r.output and not (tmp_path / "c.png").exists()
     r = run(*args, "-o", tmp_path / "c.png", "--steps", "2;4", "--base-change", "two")
     assert r.exit_code == 2 and "--base-change" in r.output and len(seen) == n
+
+
+def test_gray_alpha_stays_gray_alpha(tmp_path, photo):
+    gray = photo[:24, :24].mean(axis=2, keepdims=True)
+    write_image(tmp_path / "ga.png", gray, alpha=np.linspace(0, 1, 24 * 24).reshape(24, 24))
+    r = run("fit-and-run", tmp_path / "ga.png", "-o", tmp_path / "o.png", *FAST)
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "o.png").read_bytes()[25] == 4  # PNG colour type: gray + alpha
+    img = read_image(tmp_path / "o.png")
+    assert img.pixels.shape == (48, 48, 1) and img.alpha.shape == (48, 48)
+
+
+def test_given_kernel_preset_without_a_kernel_is_refused(lr_png, tmp_path):
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "o.png", *FAST, "--preset", "given-kernel")
+    assert r.exit_code == 2 and "--preset given-kernel needs a kernel" in r.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_verbosity_works_after_the_subcommand_and_stays_in_the_package(lr_png, tmp_path):
+    """-v/-vv after the subcommand raise only zssr_deploy's loggers; -q silences progress and warnings; without
+    a terminal, progress is plain lines (no bar frames)."""
+    import logging
+
+    root, onnx_level = logging.getLogger().level, logging.getLogger("onnxscript").level
+    r = run("fit-and-run", lr_png, "-o", tmp_path / "a.png", *FAST, "-vv")
+    assert r.exit_code == 0, r.output
+    log_lines = [ln for ln in r.output.splitlines() if ln.split(" ")[0] in ("DEBUG", "INFO", "WARNING", "ERROR")]
+    assert any(ln.startswith("INFO zssr_deploy.") for ln in log_lines)
+    assert all(ln.split(" ")[1].startswith("zssr_deploy") for ln in log_lines), log_lines
+    assert logging.getLogger().level == root and logging.getLogger("onnxscript").level == onnx_level
+    assert "step 1/1: 5/5 iterations" in r.output and "\r" not in r.output  # plain progress lines
+    q = run("-q", "fit-and-run", lr_png, "-o", tmp_path / "b.png", *FAST)
+    assert q.exit_code == 0 and "step 1/1" not in q.output and "INFO" not in q.output
+    assert q.output.startswith("wrote ")  # the result line stays
+    run("fit-and-run", lr_png, "-o", tmp_path / "c.png", *FAST, "-q")
+    assert logging.getLogger("zssr_deploy").level == logging.ERROR

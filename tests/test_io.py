@@ -113,3 +113,27 @@ def test_bad_inputs(tmp_path):
 def test_one_pixel_image_reads(tmp_path):
     write_image(tmp_path / "1.png", np.ones((1, 1, 3)))
     assert read_image(tmp_path / "1.png").pixels.shape == (1, 1, 3)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_gray_alpha_png_round_trips_as_gray_alpha(tmp_path, depth):
+    """A gray + alpha PNG is read as one channel plus alpha and written back as gray + alpha (colour type 4)."""
+    gray = (np.arange(6 * 5).reshape(6, 5, 1) / 29).astype(np.float32)
+    alpha = np.linspace(0, 1, 30).reshape(6, 5)
+    path = write_image(tmp_path / "ga.png", gray, alpha=alpha, bit_depth=depth)
+    assert path.read_bytes()[24:26] == bytes([depth, 4])  # IHDR: bit depth, colour type gray + alpha
+    img = read_image(path)
+    peak = 255 if depth == 8 else 65535
+    assert img.pixels.shape == (6, 5, 1) and img.bit_depth == depth
+    np.testing.assert_allclose(img.pixels, np.round(gray * peak) / peak, atol=1e-7)
+    np.testing.assert_allclose(img.alpha, np.round(alpha * peak) / peak, atol=1e-7)
+
+
+def test_a_gray_alpha_png_from_another_encoder_reads_as_gray(tmp_path):
+    from PIL import Image as PILImage
+
+    la = np.dstack([np.arange(20, dtype=np.uint8).reshape(4, 5) * 10, np.full((4, 5), 128, np.uint8)])
+    PILImage.fromarray(la, "LA").save(tmp_path / "la.png")
+    img = read_image(tmp_path / "la.png")
+    assert img.pixels.shape == (4, 5, 1) and img.alpha is not None
+    np.testing.assert_array_equal(np.round(img.pixels[..., 0] * 255), la[..., 0])

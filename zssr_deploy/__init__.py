@@ -11,6 +11,7 @@ from typing import Any
 
 from ._version import __version__
 from .errors import (
+    BatchError,
     CheckpointError,
     ConfigError,
     ImageReadError,
@@ -36,10 +37,15 @@ _LAZY = {
     "fit": "zssr_deploy.trainers.fitting",
     "FitResult": "zssr_deploy.trainers.fitting",
     "upscale_image": "zssr_deploy.api",
+    "BatchOptions": "zssr_deploy.batch",
+    "plan_batch": "zssr_deploy.batch",
+    "run_batch": "zssr_deploy.batch",
 }
 
 __all__ = [
     "PRESETS",
+    "BatchError",
+    "BatchOptions",
     "CheckpointError",
     "ConfigError",
     "FitResult",
@@ -60,10 +66,12 @@ __all__ = [
     "fit",
     "imresize",
     "load_kernel",
+    "plan_batch",
     "psnr",
     "random_gaussian_kernel",
     "read_image",
     "rgb2ycbcr",
+    "run_batch",
     "score_image",
     "ssim",
     "upscale_image",

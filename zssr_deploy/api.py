@@ -8,6 +8,7 @@ kernel, image, settings, tile against the halo) is checked before it.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ConfigError, ModelError
+from .errors import ConfigError, ModelError, OutputError
 from .evaluate import score_output
 from .files import check_model_path, check_output_path
 from .imageops.kernels import read_kernel_file
-from .imageops.resize import imresize
+from .imageops.resize import imresize, output_length
 from .imageops.scale import scale_pair
 from .io import Image, check_image_path, read_image, write_image
 
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
     from .trainers.fitting import FitPlan, FitResult, StepEvent
     from .trainers.step import Progress
 
-__all__ = ["Callbacks", "FitAndRunReport", "Inference", "ZSSRUpscaler", "estimate_kernel_file", "fit_model", "run_model",
-           "upscale_image"]
+__all__ = ["Callbacks", "FitAndRunReport", "Inference", "ZSSRUpscaler", "estimate_kernel_file", "fit_model",
+           "load_pipeline_model", "run_loaded", "run_model", "upscale_image"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class Inference:
     """Tiles of this many LR pixels (bounded memory); automatic above 512x512 pixels."""
     threads: int | None = None
     """ONNX Runtime's intra-op threads on CPU (None: its own choice, all cores)."""
+    gpu: int = 0
+    """The GPU of the CUDA and TensorRT providers."""
 
     def __post_init__(self) -> None:
         if self.engine not in ("onnx", "torch"):
@@ -114,9 +117,10 @@ def _plan(input_path: str | Path, config: ZSSRConfig | None, kernel_path: str | 
           progress: Callable[[int, int], None] | None = None) -> tuple[Image, FitPlan, dict | None]:
     """Read the image and the kernel (or estimate it), and check them with the settings (each validated once,
     before any fit); the third item summarises an estimate."""
-    from .trainers.config import ZSSRConfig
+    from .trainers.config import ZSSRConfig, check_kernel_preset
     from .trainers.fitting import plan_fit
 
+    check_kernel_preset(config or ZSSRConfig(), kernel_path is not None)
     img, estimate = read_image(input_path), None
     if kernel_path is not None and str(kernel_path) == ESTIMATE:
         config = config or ZSSRConfig()
@@ -179,8 +183,63 @@ def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, sa
             log.warning("the image (%dx%d) is below the ONNX graph's minimum side of %d pixels at this scale: "
                         "final inference runs in torch", *lr.shape[:2], pipeline.min_size)
             return run_pipeline(pipeline, lr, result.device), ["torch"]
-        model = ZSSRModel(path, provider=inference.provider, threads=inference.threads)
+        model = ZSSRModel(path, provider=inference.provider, threads=inference.threads, device_id=inference.gpu)
         return _onnx_inference(model, lr, inference.tile, tiles), list(model.providers)
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    pa, pb = Path(a), Path(b)
+    if pa.exists() and pb.exists():
+        return os.path.samefile(pa, pb)
+    return pa.resolve() == pb.resolve()
+
+
+def _preflight_paths(input_path: str | Path, output_path: str | Path, save_model: str | Path | None, overwrite: bool,
+                     inference: Inference) -> Path:
+    """Everything about the outputs that can fail, checked before the fit: paths writable and new (or
+    ``overwrite``), none of them the input (refused even with ``overwrite``: that would destroy the original),
+    and the ONNX Runtime provider available."""
+    out = check_image_path(output_path, overwrite)
+    if _same_file(input_path, out):
+        raise ConfigError(f"the output {str(out)!r} is the input file: writing it would destroy the original, even "
+                          "with --overwrite; choose another output name")
+    if save_model is not None:
+        check_model_path(save_model, overwrite)
+        if _same_file(input_path, save_model) or _same_file(out, save_model):
+            raise ConfigError(f"--save-model {str(save_model)!r} is the input or the output file")
+    if inference.engine == "onnx":
+        from .runtime import check_provider
+
+        check_provider(inference.provider)
+    return out
+
+
+def _ground_truth(gt_path: str | Path | None, lr_hw: tuple[int, ...], scale: tuple[float, float]) -> np.ndarray | None:
+    """The ``--gt`` image, refused before the fit unless it has the output's size (``ceil(n * s)`` per axis)."""
+    if gt_path is None:
+        return None
+    gt = read_image(gt_path).pixels
+    want = (output_length(lr_hw[0], scale[0]), output_length(lr_hw[1], scale[1]))
+    if gt.shape[:2] != want:
+        raise ConfigError(f"--gt {str(gt_path)!r} is {gt.shape[1]}x{gt.shape[0]} but the output will be "
+                          f"{want[1]}x{want[0]}: give the ground truth of this input at this scale")
+    return gt
+
+
+def _write_or_rescue(out: Path, sr: np.ndarray, img: Image, scale: tuple[float, float], overwrite: bool) -> None:
+    """Write the result; if that fails now (disk full, permissions changed during the fit), the fit is not lost:
+    the result goes to the temporary folder and the error says where."""
+    try:
+        _write_with_alpha(out, sr, img, scale, overwrite)
+    except (OutputError, OSError) as exc:
+        rescue_dir = Path(tempfile.gettempdir()) / "zssr-deploy-rescued"
+        rescue_dir.mkdir(exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f"{out.stem}-", suffix=".png", dir=rescue_dir)
+        os.close(fd)
+        rescue = Path(name)
+        _write_with_alpha(rescue, sr, img, scale, overwrite=True)
+        raise OutputError(f"cannot write {str(out)!r} ({exc}); the result was saved to {str(rescue)!r}: move it "
+                          "where you want it") from None
 
 
 def upscale_image(input_path: str | Path, output_path: str | Path, config: ZSSRConfig | None = None, *,
@@ -195,18 +254,16 @@ def upscale_image(input_path: str | Path, output_path: str | Path, config: ZSSRC
     """
     from .trainers.fitting import run_fit
 
-    out = check_image_path(output_path, overwrite)
-    if save_model is not None:
-        check_model_path(save_model, overwrite)
+    out = _preflight_paths(input_path, output_path, save_model, overwrite, inference)
     img, plan, estimate = _plan(input_path, config, kernel_path, callbacks.kernel)
-    gt = read_image(gt_path).pixels if gt_path is not None else None
+    gt = _ground_truth(gt_path, img.pixels.shape[:2], plan.config.final_scale)
     if inference.tile is not None and inference.engine == "onnx" and inference.tile < plan.final_halo:
         raise ConfigError(f"tile {inference.tile} is smaller than the model's halo of {plan.final_halo} LR pixels: "
                           f"use --tile {plan.final_halo} or more")
     result = run_fit(plan, callbacks.progress, final_inference=inference.engine == "torch", checkpoint=checkpoint,
                      on_step=callbacks.on_step)
     sr, providers = _final_image(result, plan.config, inference, save_model, callbacks.tiles, estimate)
-    _write_with_alpha(out, sr, img, plan.config.final_scale, overwrite)
+    _write_or_rescue(out, sr, img, plan.config.final_scale, overwrite)
     _remove_checkpoint(checkpoint)
     scores = score_output(sr, gt, int(round(max(plan.config.final_scale)))) if gt is not None else (None, None)
     model_path = Path(save_model) if save_model is not None and inference.engine == "onnx" else None
@@ -236,17 +293,23 @@ def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig
     return path, [s.iterations for s in result.steps], result.seconds
 
 
-def run_model(model_path: str | Path, input_path: str | Path, output_path: str | Path, tile: int | None = None,
-              provider: str = "auto", fp16: bool = False, trt_cache_dir: str | None = None, overwrite: bool = False,
-              tile_progress=None) -> tuple[Path, list[str]]:
-    """Super-resolve an image with an exported pipeline through ONNX Runtime (no torch involved)."""
+def load_pipeline_model(model_path: str | Path, provider: str = "auto", fp16: bool = False,
+                        trt_cache_dir: str | None = None, threads: int | None = None, gpu: int = 0) -> ZSSRModel:
+    """Load an exported pipeline for ``run`` (a network-only export is a :class:`ModelError`)."""
     from .runtime import ZSSRModel
 
-    out = check_image_path(output_path, overwrite)
-    model = ZSSRModel(model_path, provider=provider, fp16=fp16, trt_cache_dir=trt_cache_dir)
+    model = ZSSRModel(model_path, provider=provider, fp16=fp16, trt_cache_dir=trt_cache_dir, threads=threads,
+                      device_id=gpu)
     if model.metadata.kind != "pipeline":
         raise ModelError(f"{str(model_path)!r} is a network-only export: run it on a cubic-upscaled image from "
                          "your own pipeline, or export the whole pipeline with 'zssr-deploy fit'")
+    return model
+
+
+def run_loaded(model: ZSSRModel, input_path: str | Path, output_path: str | Path, tile: int | None = None,
+               overwrite: bool = False, tile_progress=None) -> Path:
+    """Super-resolve one image with a loaded pipeline model and write it (atomically); returns the path."""
+    out = check_image_path(output_path, overwrite)
     img = read_image(input_path)
     px = img.pixels
     gray_via_rgb = px.shape[2] == 1 and model.metadata.channels == 3
@@ -256,7 +319,18 @@ def run_model(model_path: str | Path, input_path: str | Path, output_path: str |
     if gray_via_rgb:
         sr = sr.mean(axis=2, keepdims=True)
     _write_with_alpha(out, sr, img, model.metadata.scale, overwrite)
-    return out, model.providers
+    return out
+
+
+def run_model(model_path: str | Path, input_path: str | Path, output_path: str | Path, tile: int | None = None,
+              provider: str = "auto", fp16: bool = False, trt_cache_dir: str | None = None, overwrite: bool = False,
+              tile_progress=None, threads: int | None = None, gpu: int = 0) -> tuple[Path, list[str]]:
+    """Super-resolve an image with an exported pipeline through ONNX Runtime (no torch involved)."""
+    check_image_path(output_path, overwrite)
+    if _same_file(input_path, output_path):
+        raise ConfigError(f"the output {str(output_path)!r} is the input file: choose another output name")
+    model = load_pipeline_model(model_path, provider, fp16, trt_cache_dir, threads, gpu)
+    return run_loaded(model, input_path, output_path, tile, overwrite, tile_progress), model.providers
 
 
 class ZSSRUpscaler:

@@ -8,7 +8,20 @@ from typing import Any
 
 import click
 
-__all__ = ["BatchBars", "ProgressBars"]
+__all__ = ["QUIET", "BatchBars", "ProgressBars", "say"]
+
+#: set by ``-q``: no bars and no progress lines
+QUIET = False
+
+
+def _live() -> bool:
+    """Animated bars only on a terminal (a log file would fill with their frames)."""
+    return not QUIET and sys.stderr.isatty()
+
+
+def say(line: str) -> None:
+    if not QUIET:
+        click.echo(line, err=True)
 
 
 class ProgressBars:
@@ -20,11 +33,18 @@ class ProgressBars:
         self.tile_bar: Any = None
         self.image_bar: Any = None
         self.kernel_bar: Any = None
-        self.step = -1
+        self.step, self.mark = -1, -1
 
     def progress(self, p) -> None:
         from tqdm import tqdm
 
+        if not _live():  # plain lines: each step's start, then every tenth of its iteration budget
+            mark = p.iteration * 10 // max(p.max_iters, 1)
+            if p.step != self.step or mark > self.mark or p.iteration >= p.max_iters:
+                self.step, self.mark = p.step, mark
+                say(f"step {p.step + 1}/{p.steps}: {p.iteration}/{p.max_iters} iterations, loss {p.loss:.4f}, "
+                     f"reconstruction error {p.reconstruction_error:.2e}, learning rate {p.learning_rate:.0e}")
+            return
         if p.step != self.step:
             if self.bar is not None:
                 self.bar.close()
@@ -38,7 +58,8 @@ class ProgressBars:
         from tqdm import tqdm
 
         if self.tile_bar is None:
-            self.tile_bar = tqdm(total=total, desc="tiles", unit="tile", file=sys.stderr, dynamic_ncols=True)
+            self.tile_bar = tqdm(total=total, desc="tiles", unit="tile", file=sys.stderr, dynamic_ncols=True,
+                                 disable=not _live())
         self.tile_bar.n = done
         self.tile_bar.refresh()
 
@@ -46,7 +67,8 @@ class ProgressBars:
         from tqdm import tqdm
 
         if self.kernel_bar is None:
-            self.kernel_bar = tqdm(total=total, desc="kernel", unit="it", file=sys.stderr, dynamic_ncols=True)
+            self.kernel_bar = tqdm(total=total, desc="kernel", unit="it", file=sys.stderr, dynamic_ncols=True,
+                                   disable=not _live())
         self.kernel_bar.update(done - self.kernel_bar.n)
 
     def images(self, total: int, label: str):
@@ -54,7 +76,7 @@ class ProgressBars:
         from tqdm import tqdm
 
         self.image_bar = tqdm(total=total, desc=label, unit="image", file=sys.stderr, dynamic_ncols=True,
-                              disable=not sys.stderr.isatty())  # the results table follows on stdout
+                              disable=not _live())  # the results table follows on stdout
 
         def scored(score) -> None:
             self.image_bar.set_postfix_str(score.name)
@@ -75,7 +97,7 @@ class BatchBars:
     elsewhere (a log file, CI) one plain line per finished image."""
 
     def __init__(self, total: int) -> None:
-        self.total, self.finished, self.tty = total, 0, sys.stderr.isatty()
+        self.total, self.finished, self.tty = total, 0, _live()
         self.bars: dict[str, Any] = {}
         self.images_bar: Any = None
         if self.tty and total:
@@ -111,7 +133,7 @@ class BatchBars:
             self.images_bar.write(line, file=sys.stderr)
             self.images_bar.update(1)
         else:
-            click.echo(line, err=True)
+            say(line)
 
     def __enter__(self) -> BatchBars:
         return self

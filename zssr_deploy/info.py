@@ -15,9 +15,17 @@ def environment_info() -> dict[str, object]:
         import torch
 
         info["torch"] = torch.__version__
-        info["torch device"] = "cuda" if torch.cuda.is_available() else "cpu"
+        from .trainers.device import resolve_device, resolve_precision
+
+        device = resolve_device("auto")
+        info["torch device"] = device.type
         if torch.cuda.is_available():
-            info["cuda device"] = torch.cuda.get_device_name(0)
+            info["cuda devices"] = ", ".join(f"{i}: {torch.cuda.get_device_name(i)}"
+                                             for i in range(torch.cuda.device_count()))
+        picked = resolve_precision("auto", device)
+        why = "native bf16 units" if picked == "bf16" else "no native bf16 units"
+        info["--precision auto"] = f"{picked} on {device.type} ({why})"
+        info["torch threads"] = torch.get_num_threads()
     except ImportError:
         info["torch"] = "not installed"
     try:

@@ -11,6 +11,8 @@ file unless ``overwrite=True``.
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,8 @@ def read_image(path: str | os.PathLike[str]) -> Image:
     else:
         raise ImageReadError(f"{str(p)!r} has {raw.dtype} samples; only 8- and 16-bit images are supported")
 
+    if raw.ndim == 3 and raw.shape[2] == 4 and _png_gray_alpha(data):
+        raw = raw[..., [0, 3]]  # OpenCV expands gray+alpha to BGRA: keep it gray (one channel to fit, not three)
     if raw.ndim == 2:
         color, alpha = raw[..., None], None
     elif raw.shape[2] == 1:
@@ -104,6 +108,26 @@ def read_image(path: str | os.PathLike[str]) -> Image:
     pixels = np.ascontiguousarray(color, dtype=np.float32) / np.float32(peak)
     a = None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float32) / np.float32(peak)
     return Image(pixels=pixels, alpha=a, bit_depth=depth)
+
+
+def _png_gray_alpha(data: np.ndarray) -> bool:
+    """A PNG whose header says gray + alpha (colour type 4)."""
+    return data.size > 25 and data[:8].tobytes() == b"\x89PNG\r\n\x1a\n" and int(data[25]) == 4
+
+
+def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:
+    """A gray + alpha PNG (colour type 4, 8 or 16 bit), which OpenCV cannot write: the chunks by hand."""
+    h, w = gray.shape
+    depth = 16 if gray.dtype == np.uint16 else 8
+    pairs = np.stack([gray, alpha], axis=-1).astype(">u2" if depth == 16 else np.uint8).reshape(h, -1)
+    scanlines = np.concatenate([np.zeros((h, 1), np.uint8), pairs.view(np.uint8).reshape(h, -1)], axis=1)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", w, h, depth, 4, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 6))
+            + chunk(b"IEND", b""))
 
 
 def _needs_orientation(data: np.ndarray) -> bool:
@@ -149,6 +173,8 @@ def write_image(
         a = _to_samples(np.asarray(alpha), bit_depth)
         if a.shape != arr.shape[:2]:
             raise InvalidImageError(f"alpha shape {a.shape} does not match the image {arr.shape[:2]}")
+        if samples.shape[2] == 1 and ext == ".png":  # gray stays gray, alpha and all
+            return write_bytes_atomic(p, _encode_gray_alpha_png(samples[..., 0], a), overwrite, ImageWriteError)
         color = samples[..., ::-1] if samples.shape[2] == 3 else np.repeat(samples, 3, axis=2)
         out = np.dstack([color, a])
     ok, buf = cv2.imencode(ext, out)

@@ -167,3 +167,27 @@ def test_run_command_errors(exported, tmp_path, photo):
     (tmp_path / "bad.onnx").write_bytes(b"garbage")
     r = CliRunner().invoke(main, ["run", str(tmp_path / "bad.onnx"), str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png")])
     assert r.exit_code == 2 and "not a loadable ONNX model" in r.output
+
+
+def test_run_takes_a_folder_and_mirrors_it(exported, tmp_path, photo):
+    """One model, many images: each output equals the single-image command's; a bad image is reported, the
+    others written, exit 1; existing outputs are refused before any image."""
+    from click.testing import CliRunner
+
+    from zssr_deploy.cli import main
+
+    _, path = exported("x2")
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    write_image(tmp_path / "in" / "a.png", photo[:30, :30])
+    write_image(tmp_path / "in" / "sub" / "b.png", photo[40:70, 20:50])
+    (tmp_path / "in" / "sub" / "bad.png").write_bytes(b"not a png")
+    r = CliRunner().invoke(main, ["run", str(path), str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-r",
+                                  "--provider", "cpu", "--suffix", "_x2"])
+    assert r.exit_code == 1 and "2 written, 1 failed" in r.output and "sub/bad.png: error" in r.output
+    single = CliRunner().invoke(main, ["run", str(path), str(tmp_path / "in" / "sub" / "b.png"), "-o",
+                                       str(tmp_path / "b.png"), "--provider", "cpu"])
+    assert single.exit_code == 0
+    assert (tmp_path / "out" / "sub" / "b_x2.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    again = CliRunner().invoke(main, ["run", str(path), str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-r",
+                                      "--provider", "cpu", "--suffix", "_x2"])
+    assert again.exit_code == 2 and "already exists" in again.output

@@ -172,6 +172,9 @@ def plan_batch(input_spec: str | os.PathLike[str], out_dir: str | os.PathLike[st
                options: BatchOptions = BatchOptions()) -> BatchPlan:
     """Every check that needs no fit, before the first one: inputs, output names, output folder (created,
     writable), provider, kernel file, ground truths, outputs that exist without being this batch's."""
+    from ..trainers.config import check_kernel_preset
+
+    check_kernel_preset(config, kernel is not None)
     inputs = collect_inputs(input_spec, options.recursive)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():

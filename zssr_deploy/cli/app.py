@@ -45,12 +45,56 @@ def options(*opts: F) -> F:
     return apply
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def configure_logging(verbose: int, quiet: bool) -> None:
+    """This package's log lines on stderr: warnings by default, -v info, -vv debug, -q errors only. Only the
+    ``zssr_deploy`` loggers change level: torch's, ONNX's and Ray's stay as they are."""
+    from .. import console
+
+    pkg = logging.getLogger("zssr_deploy")
+    handler = next((h for h in pkg.handlers if getattr(h, "_zssr_cli", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._zssr_cli = True  # type: ignore[attr-defined]
+        pkg.addHandler(handler)
+    handler.setStream(sys.stderr)  # type: ignore[attr-defined]  # (stderr may have been replaced since)
+    level = logging.ERROR if quiet else [logging.WARNING, logging.INFO][verbose] if verbose < 2 else logging.DEBUG
+    pkg.setLevel(level)
+    console.QUIET = quiet
+
+
+def _verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """-v and -q count wherever they stand, before or after the subcommand."""
+    if ctx.resilient_parsing:
+        return
+    meta = ctx.find_root().meta
+    if param.name == "verbose":
+        meta["zssr_verbose"] = meta.get("zssr_verbose", 0) + value
+    elif value:
+        meta["zssr_quiet"] = True
+    configure_logging(meta.get("zssr_verbose", 0), meta.get("zssr_quiet", False))
+
+
+verbosity_options = options(
+    click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbosity,
+                 help="More log output from zssr-deploy (-v info, -vv debug); other libraries' stay quiet."),
+    click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_verbosity,
+                 help="Errors only: no progress bars, no warnings."),
+)
+
+
+class _Group(click.Group):
+    """Gives every subcommand the -v/-q options too."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        verbosity_options(cmd)
+        super().add_command(cmd, name)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zssr-deploy")
-@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
-def main(verbose: int) -> None:
+@verbosity_options
+def main() -> None:
     """Zero-Shot Super-Resolution: fit an image-specific network, then run it through ONNX Runtime."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 

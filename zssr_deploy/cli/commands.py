@@ -5,6 +5,7 @@ Errors caused by the user (any :class:`~zssr_deploy.errors.ZSSRError`) print one
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -70,6 +71,10 @@ def evaluate(hr_dir: str, method: str, json_out: str | None, **opts: Any) -> Non
 
     scale, typed = opts["scale"], {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
     cfg = config_from(opts) if method == "zssr" else None  # bad settings fail here, before any image
+    if cfg is not None:
+        from ..trainers.config import check_kernel_preset
+
+        check_kernel_preset(cfg, opts["kernel"] != "none")
     settings = zssr_settings(cfg, **typed, kernel=opts["kernel"]) if cfg is not None else {}
     settings.update({"lr": opts["lr_dir"]} if opts["lr_dir"] else {})  # another LR folder is another run
     run = FolderEvaluation(hr_dir, scale, method, opts["protocol"], opts["only"], opts["limit"], settings,
@@ -108,6 +113,7 @@ def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
     from ..api import Callbacks, fit_model
 
     cfg = config_from(opts)
+    opts.pop("gpu"), opts.pop("threads")
     with ProgressBars() as bars:
         path, iters, seconds = fit_model(input_path, output, cfg, callbacks=Callbacks(bars.progress, kernel=bars.kernel),
                                          **opts)
@@ -117,20 +123,41 @@ def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
 @main.command("run")
 @click.argument("model", type=click.Path())
 @click.argument("input_path", metavar="INPUT", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output image path.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Output image path; for a folder or glob INPUT, an output folder (its tree mirrors INPUT's).")
 @click.option("--tile", type=int, default=None, help="Tiles of N LR pixels (bounded memory); halo from the model.")
 @click.option("--provider", type=PROVIDERS, default="auto", show_default=True)
 @click.option("--fp16", is_flag=True, help="TensorRT: build fp16 engines.")
 @click.option("--trt-cache", type=click.Path(file_okay=False), default=None, help="TensorRT engine-cache directory.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads [default: all cores].")
+@click.option("--gpu", type=click.IntRange(min=0), default=0, show_default=True, help="GPU index (CUDA/TensorRT).")
+@click.option("-r", "--recursive", is_flag=True, help="Folder INPUT: take sub-folders too (and '**' in a glob).")
+@click.option("--suffix", default="", help="Folder INPUT: added to each output's name.")
+@click.option("--ext", type=click.Choice(["keep", "png", "tif"]), default="keep", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @user_errors
 def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **opts: Any) -> None:
-    """Super-resolve INPUT with an exported MODEL through ONNX Runtime."""
+    """Super-resolve INPUT (an image, a folder or a quoted glob) with an exported MODEL through ONNX Runtime."""
     from ..api import run_model
+    from ..batch import is_batch_input
+    from ..batch.inference import run_model_batch
 
-    with ProgressBars() as bars:
-        path, providers = run_model(model, input_path, output, trt_cache_dir=trt_cache, tile_progress=bars.tiles, **opts)
-    click.echo(f"wrote {path} ({', '.join(providers)})")
+    batch = {k: opts.pop(k) for k in ("recursive", "suffix", "ext")}
+    if not (is_batch_input(input_path) or batch["recursive"]):
+        with ProgressBars() as bars:
+            path, providers = run_model(model, input_path, output, trt_cache_dir=trt_cache, tile_progress=bars.tiles,
+                                        **opts)
+        click.echo(f"wrote {path} ({', '.join(providers)})")
+        return
+
+    def report(o) -> None:
+        click.echo(f"{o.image}: " + (f"error: {o.error}" if o.error else f"wrote {o.output}"), err=True)
+
+    _, outcomes = run_model_batch(model, input_path, output, trt_cache_dir=trt_cache, on_image=report, **opts, **batch)
+    failed = sum(bool(o.error) for o in outcomes)
+    click.echo(f"{len(outcomes) - failed} written, {failed} failed")
+    if failed:
+        sys.exit(1)
 
 
 @main.command("estimate-kernel")

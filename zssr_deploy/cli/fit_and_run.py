@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..console import BatchBars, ProgressBars
+from ..console import BatchBars, ProgressBars, say
 from ..errors import ConfigError
 from .app import PROVIDERS, main, options, user_errors
 from .options import config_from, fit_options
@@ -19,8 +19,6 @@ _batch_options = options(
                  help="Batch: output format."),
     click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
                  help="Batch: images fitted at once, each in its own process, the threads divided between them."),
-    click.option("--threads", type=click.IntRange(min=1), default=None,
-                 help="CPU threads in all [default: all cores]."),
     click.option("--cluster", default=None, metavar="ray|ray://HOST:PORT",
                  help="Batch: run each image as a task on a Ray cluster (RAY_ADDRESS, or a running local one). "
                       "Needs pip install 'zssr-deploy[cluster]'."),
@@ -52,7 +50,7 @@ def fit_and_run(input_path: str, output: str, **opts: Any) -> None:
     from ..batch import is_batch_input
 
     cfg = config_from(opts)
-    inference = Inference(opts.pop("engine"), opts.pop("provider"), opts.pop("tile"), opts["threads"])
+    inference = Inference(opts.pop("engine"), opts.pop("provider"), opts.pop("tile"), opts["threads"], opts["gpu"] or 0)
     if is_batch_input(input_path) or opts["recursive"]:
         _batch(input_path, output, cfg, inference, opts)
     else:
@@ -66,10 +64,6 @@ def _single(input_path: str, output: str, cfg, inference, opts: dict[str, Any]) 
         ["--jobs"] if opts["jobs"] > 1 else []) + (["--ext"] if opts["ext"] != "keep" else [])
     if batch_only:
         raise ConfigError(f"{', '.join(batch_only)} apply to a folder or glob INPUT, not to one image")
-    if opts["threads"]:
-        from ..trainers.device import set_threads
-
-        set_threads(opts["threads"])
     keep = ("kernel_path", "gt_path", "save_model", "overwrite", "checkpoint")
     with ProgressBars() as bars:
         r = upscale_image(input_path, output, cfg, inference=inference,
@@ -101,13 +95,12 @@ def _batch(input_path: str, out_dir: str, cfg, inference, opts: dict[str, Any]) 
     batch = BatchOptions(opts["recursive"], opts["suffix"], opts["ext"], opts["gt_path"], opts["jobs"], opts["threads"],
                          opts["cluster"], opts["cpus_per_task"], opts["gpus_per_task"], opts["overwrite"])
     plan = plan_batch(input_path, out_dir, cfg, inference, opts["kernel_path"], batch)
-    click.echo(f"{len(plan.inputs.items)} image(s) in {input_path}: {len(plan.finished)} already done, "
-               f"{len(plan.todo)} to fit" + (f"; {plan.inputs.skipped} hidden or non-image file(s) skipped"
-                                             if plan.inputs.skipped else ""), err=True)
+    say(f"{len(plan.inputs.items)} image(s) in {input_path}: {len(plan.finished)} already done, {len(plan.todo)} to fit"
+        + (f"; {plan.inputs.skipped} hidden or non-image file(s) skipped" if plan.inputs.skipped else ""))
     with BatchBars(len(plan.todo)) as bars:
         summary = run_batch(plan, BatchCallbacks(on_progress=bars.progress, on_image=bars.image_done))
     if opts["report"]:
-        click.echo(f"report: {write_report(plan, summary.records, opts['report'], opts['overwrite'])}", err=True)
+        say(f"report: {write_report(plan, summary.records, opts['report'], opts['overwrite'])}")
     click.echo(f"{summary.done} done, {summary.skipped} skipped (done before), {summary.failed} failed, "
                f"{summary.seconds:.1f} s; manifest: {plan.manifest.path}")
     if not summary.ok:

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ..errors import ConfigError
 from ..trainers.config import PRESETS, ZSSRConfig
 from .app import options as _options
 
@@ -23,6 +24,10 @@ training_options = _options(
     click.option("--max-iters", type=int, default=None, help=f"Cap on iterations per step [default: {ZSSRConfig.max_iters}]."),
     click.option("--seed", type=int, default=ZSSRConfig.seed, show_default=True, help="Random seed."),
     click.option("--device", default=None, help=f"auto, cpu or cuda [default: {ZSSRConfig.device}]."),
+    click.option("--gpu", type=click.IntRange(min=0), default=None,
+                 help="GPU index for training and for ONNX Runtime's CUDA/TensorRT providers [default: 0]."),
+    click.option("--threads", type=click.IntRange(min=1), default=None,
+                 help="CPU threads for training and inference [default: all cores]."),
     click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default=None,
                  help=f"Training precision [default: {ZSSRConfig.precision}: bf16 where the hardware has bf16 units]."),
     click.option("--kernel-phase", type=click.Choice(["zssr", "centered"]), default=None,
@@ -54,6 +59,15 @@ def config_from(opts: dict[str, Any]) -> ZSSRConfig:
     keys = ("steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "device", "precision",
             "noise_std", "crop_size", "kernel_phase")
     fields = {k: opts.pop(k, None) for k in keys}
+    gpu = opts.get("gpu")
+    if gpu is not None:
+        if fields["device"] not in (None, "auto", "cuda"):
+            raise ConfigError(f"--gpu {gpu} and --device {fields['device']} disagree: give one of them")
+        fields["device"] = f"cuda:{gpu}"
+    if opts.get("threads"):
+        from ..trainers.device import set_threads
+
+        set_threads(opts["threads"])
     if opts.pop("no_ensemble", False):
         fields["ensemble"] = False
     if "keep_adam_moments" in opts:

@@ -43,7 +43,7 @@ def check_provider(provider: str) -> None:
     _provider_list(provider, False, None)
 
 
-def _provider_list(provider: str, fp16: bool, trt_cache_dir: str | None) -> list:
+def _provider_list(provider: str, fp16: bool, trt_cache_dir: str | None, device_id: int = 0) -> list:
     avail = available_providers()
     if provider not in PROVIDER_CHOICES:
         raise ProviderError(f"unknown provider {provider!r}; choose one of {PROVIDER_CHOICES}")
@@ -57,13 +57,14 @@ def _provider_list(provider: str, fp16: bool, trt_cache_dir: str | None) -> list
         if name not in avail:
             continue
         if p == "tensorrt":
-            opts = {"trt_fp16_enable": fp16}
+            opts = {"trt_fp16_enable": fp16, "device_id": device_id}
             if trt_cache_dir:
                 os.makedirs(trt_cache_dir, exist_ok=True)
                 opts.update(trt_engine_cache_enable=True, trt_engine_cache_path=str(trt_cache_dir))
             out.append((name, opts))
         elif p == "cuda":
-            out.append((name, {"cudnn_conv_algo_search": "EXHAUSTIVE", "cudnn_conv_use_max_workspace": "1"}))
+            out.append((name, {"cudnn_conv_algo_search": "EXHAUSTIVE", "cudnn_conv_use_max_workspace": "1",
+                               "device_id": device_id}))
         else:
             out.append(name)
     if "CPUExecutionProvider" not in [o if isinstance(o, str) else o[0] for o in out]:
@@ -82,17 +83,18 @@ class ZSSRModel:
         fp16: let TensorRT build fp16 engines (GPU only).
         trt_cache_dir: TensorRT engine-cache directory (engines are reused across runs).
         threads: intra-op threads on CPU (default: ONNX Runtime's choice).
+        device_id: the GPU the CUDA and TensorRT providers use.
     """
 
     def __init__(self, path: str | os.PathLike[str], provider: str = "auto", fp16: bool = False,
-                 trt_cache_dir: str | None = None, threads: int | None = None) -> None:
+                 trt_cache_dir: str | None = None, threads: int | None = None, device_id: int = 0) -> None:
         ort = _ort()
         p = Path(path)
         if not p.is_file():
             raise ModelError(f"model file {str(p)!r} does not exist")
         if p.stat().st_size == 0:
             raise ModelError(f"model file {str(p)!r} is empty")
-        providers = _provider_list(provider, fp16, trt_cache_dir)
+        providers = _provider_list(provider, fp16, trt_cache_dir, device_id)
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         if threads:

@@ -9,7 +9,8 @@ from ..errors import ConfigError, ScaleError
 from ..imageops.kernels import KERNEL_PHASES
 from ..imageops.scale import scale_pair
 
-__all__ = ["PRESETS", "ZSSRConfig", "build_config", "gradual_schedule", "parse_scale", "parse_schedule", "preset"]
+__all__ = ["PRESETS", "ZSSRConfig", "build_config", "check_kernel_preset", "gradual_schedule", "parse_scale", "parse_schedule",
+           "preset"]
 
 #: the largest factor of one scale step, per axis
 MAX_STEP_SCALE = 16.0
@@ -217,6 +218,14 @@ def parse_schedule(steps: str | None, bp_iters: str | None, base_change: str | N
         out["base_change_scales"] = _numbers(base_change, float, "--base-change",
                                              "S or S,S,... (isotropic factors of earlier steps)")
     return out
+
+
+def check_kernel_preset(config: ZSSRConfig, has_kernel: bool) -> None:
+    """The ``given-kernel`` preset is the released code's settings for a known kernel: without one it would
+    silently fit the bicubic assumption with them. A :class:`ConfigError` before any work."""
+    if config.extra.get("preset") == "given-kernel" and not has_kernel:
+        raise ConfigError("--preset given-kernel needs a kernel: --kernel FILE (.mat/.npy/.txt/.csv) or --kernel "
+                          "estimate; without one, use --preset ideal (clean bicubic downscale) or real (noisy/JPEG)")
 
 
 def build_config(preset_name: str = "ideal", scale: float | str | Sequence[float] = 2.0, *, steps: str | None = None,

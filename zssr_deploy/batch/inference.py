@@ -1,0 +1,59 @@
+"""``zssr-deploy run`` over a folder or glob: one exported model (loaded once) applied to many images, e.g. the
+frames or tiles of one camera or scan. Outputs mirror the input tree; every output path is checked before the
+first image; a bad image is reported and the others go on. No torch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import OutputError, ZSSRError
+from .inputs import BatchInputs, collect_inputs, output_paths
+
+__all__ = ["RunOutcome", "run_model_batch"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    image: str
+    """Relative path of the input."""
+    output: Path
+    error: str = ""
+    """One line: why there is no output ("" when written)."""
+
+
+def _check_outputs(inputs: BatchInputs, outputs: list[Path], overwrite: bool) -> None:
+    sources = {item.source.resolve() for item in inputs.items}
+    for p in outputs:
+        if p.resolve() in sources:
+            raise OutputError(f"{str(p)!r} would overwrite its own input; choose another -o folder or a --suffix")
+        if p.exists() and not overwrite:
+            raise OutputError(f"{str(p)!r} already exists; pass --overwrite to replace it")
+
+
+def run_model_batch(model_path: str | os.PathLike[str], input_spec: str | os.PathLike[str],
+                    out_dir: str | os.PathLike[str], *, recursive: bool = False, suffix: str = "", ext: str = "keep",
+                    tile: int | None = None, provider: str = "auto", fp16: bool = False, trt_cache_dir: str | None = None,
+                    threads: int | None = None, overwrite: bool = False,
+                    on_image: Callable[[RunOutcome], None] | None = None) -> tuple[BatchInputs, list[RunOutcome]]:
+    """Run an exported pipeline on every image of a folder or glob; returns the inputs and each outcome."""
+    from ..api import load_pipeline_model, run_loaded
+
+    inputs = collect_inputs(input_spec, recursive)
+    outputs = output_paths(inputs.items, out_dir, suffix, ext)
+    _check_outputs(inputs, outputs, overwrite)
+    model = load_pipeline_model(model_path, provider, fp16, trt_cache_dir, threads)
+    done = []
+    for item, out in zip(inputs.items, outputs):
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            run_loaded(model, item.source, out, tile, overwrite)
+            outcome = RunOutcome(item.relative.as_posix(), out)
+        except (ZSSRError, OSError) as exc:
+            outcome = RunOutcome(item.relative.as_posix(), out, str(exc).splitlines()[0])
+        done.append(outcome)
+        if on_image is not None:
+            on_image(outcome)
+    return inputs, done
