@@ -322,15 +322,16 @@ def run_loaded(model: ZSSRModel, input_path: str | Path, output_path: str | Path
     return out
 
 
-def run_model(model_path: str | Path, input_path: str | Path, output_path: str | Path, tile: int | None = None,
-              provider: str = "auto", fp16: bool = False, trt_cache_dir: str | None = None, overwrite: bool = False,
-              tile_progress=None, threads: int | None = None, gpu: int = 0) -> tuple[Path, list[str]]:
-    """Super-resolve an image with an exported pipeline through ONNX Runtime (no torch involved)."""
+def run_model(model_path: str | Path, input_path: str | Path, output_path: str | Path, inference: Inference = Inference(),
+              fp16: bool = False, trt_cache_dir: str | None = None, overwrite: bool = False,
+              tile_progress=None) -> tuple[Path, list[str]]:
+    """Super-resolve an image with an exported pipeline through ONNX Runtime (no torch involved); ``inference``
+    gives the provider, tile, threads and GPU (its engine is ONNX Runtime here, whatever it says)."""
     check_image_path(output_path, overwrite)
     if _same_file(input_path, output_path):
         raise ConfigError(f"the output {str(output_path)!r} is the input file: choose another output name")
-    model = load_pipeline_model(model_path, provider, fp16, trt_cache_dir, threads, gpu)
-    return run_loaded(model, input_path, output_path, tile, overwrite, tile_progress), model.providers
+    model = load_pipeline_model(model_path, inference.provider, fp16, trt_cache_dir, inference.threads, inference.gpu)
+    return run_loaded(model, input_path, output_path, inference.tile, overwrite, tile_progress), model.providers
 
 
 class ZSSRUpscaler:

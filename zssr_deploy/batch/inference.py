@@ -36,7 +36,7 @@ def _check_outputs(inputs: BatchInputs, outputs: list[Path], overwrite: bool) ->
 def run_model_batch(model_path: str | os.PathLike[str], input_spec: str | os.PathLike[str],
                     out_dir: str | os.PathLike[str], *, recursive: bool = False, suffix: str = "", ext: str = "keep",
                     tile: int | None = None, provider: str = "auto", fp16: bool = False, trt_cache_dir: str | None = None,
-                    threads: int | None = None, overwrite: bool = False,
+                    threads: int | None = None, gpu: int = 0, overwrite: bool = False,
                     on_image: Callable[[RunOutcome], None] | None = None) -> tuple[BatchInputs, list[RunOutcome]]:
     """Run an exported pipeline on every image of a folder or glob; returns the inputs and each outcome."""
     from ..api import load_pipeline_model, run_loaded
@@ -44,7 +44,7 @@ def run_model_batch(model_path: str | os.PathLike[str], input_spec: str | os.Pat
     inputs = collect_inputs(input_spec, recursive)
     outputs = output_paths(inputs.items, out_dir, suffix, ext)
     _check_outputs(inputs, outputs, overwrite)
-    model = load_pipeline_model(model_path, provider, fp16, trt_cache_dir, threads)
+    model = load_pipeline_model(model_path, provider, fp16, trt_cache_dir, threads, gpu)
     done = []
     for item, out in zip(inputs.items, outputs):
         try:

@@ -138,15 +138,16 @@ def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
 @user_errors
 def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **opts: Any) -> None:
     """Super-resolve INPUT (an image, a folder or a quoted glob) with an exported MODEL through ONNX Runtime."""
-    from ..api import run_model
+    from ..api import Inference, run_model
     from ..batch import is_batch_input
     from ..batch.inference import run_model_batch
 
     batch = {k: opts.pop(k) for k in ("recursive", "suffix", "ext")}
     if not (is_batch_input(input_path) or batch["recursive"]):
+        inference = Inference("onnx", opts["provider"], opts["tile"], opts["threads"], opts["gpu"])
         with ProgressBars() as bars:
-            path, providers = run_model(model, input_path, output, trt_cache_dir=trt_cache, tile_progress=bars.tiles,
-                                        **opts)
+            path, providers = run_model(model, input_path, output, inference, opts["fp16"], trt_cache, opts["overwrite"],
+                                        bars.tiles)
         click.echo(f"wrote {path} ({', '.join(providers)})")
         return
 
