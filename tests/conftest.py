@@ -24,6 +24,21 @@ def golden(request):
     return compare
 
 
+@pytest.fixture(scope="session", autouse=True)
+def export_cache(tmp_path_factory):
+    """The tests' own export cache (never the user's ~/.cache); shared by the session, as a user's is."""
+    import os
+
+    folder = tmp_path_factory.mktemp("export-cache")
+    old = os.environ.get("ZSSR_DEPLOY_CACHE")
+    os.environ["ZSSR_DEPLOY_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("ZSSR_DEPLOY_CACHE", None)
+    else:
+        os.environ["ZSSR_DEPLOY_CACHE"] = old
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

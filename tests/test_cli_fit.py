@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -262,3 +264,14 @@ def test_verbosity_works_after_the_subcommand_and_stays_in_the_package(lr_png, t
     assert q.output.startswith("wrote ")  # the result line stays
     run("fit-and-run", lr_png, "-o", tmp_path / "c.png", *FAST, "-q")
     assert logging.getLogger("zssr_deploy").level == logging.ERROR
+
+
+def test_the_summary_gives_each_phase_and_the_second_export_is_cached(lr_png, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZSSR_DEPLOY_CACHE", str(tmp_path / "cache"))
+    first = run("fit-and-run", lr_png, "-o", tmp_path / "a.png", *FAST_ONNX)
+    second = run("fit-and-run", lr_png, "-o", tmp_path / "b.png", *FAST_ONNX, "--seed", "1")
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    for r in (first, second):
+        assert "exporting the fitted pipeline to ONNX" in r.output and "final inference" in r.output
+        assert re.search(r"time: training [\d.]+ s, export [\d.]+ s.*inference [\d.]+ s, write [\d.]+ s; total", r.output)
+    assert "(cached graph)" not in first.output and "(cached graph)" in second.output

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,6 +76,31 @@ class Callbacks:
     """``(done, total)`` after each inference tile."""
     kernel: Callable[[int, int], None] | None = None
     """``(done, total)`` after each kernel-estimation iteration (``--kernel estimate``)."""
+    phase: Callable[[str], None] | None = None
+    """At the start of each phase of ``upscale_image``: kernel, training, export, inference, write."""
+
+
+class Phases:
+    """Seconds per phase of a fit-and-run (kernel, training, export, inference, write), each announced to
+    ``Callbacks.phase`` as it starts, so the progress display and the closing summary tell the whole wall time."""
+
+    def __init__(self, announce: Callable[[str], None] | None = None) -> None:
+        self.seconds: dict[str, float] = {}
+        self.announce = announce
+        self.t0 = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if self.announce is not None:
+            self.announce(name)
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t, 3)
+
+    def wall(self) -> float:
+        return time.perf_counter() - self.t0
 
 
 @dataclass(frozen=True)
@@ -92,6 +119,12 @@ class FitAndRunReport:
     """How the kernel was found: None (assumed bicubic or given), or the estimate's summary."""
     kernel_used: np.ndarray | None = None
     """The kernel the fit assumed (given, or estimated and accepted); None: MATLAB bicubic."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds of each phase: kernel (when estimated), training, export, inference, write."""
+    wall_seconds: float = 0.0
+    """From the call to the written file."""
+    export_cached: bool = False
+    """The ONNX graph came from the export cache (only the weights were written)."""
 
 
 def _auto_tile(tile: int | None, hw: tuple[int, ...]) -> int | None:
@@ -114,7 +147,8 @@ def estimate_for(lr: np.ndarray, config: ZSSRConfig, progress: Callable[[int, in
 
 
 def _plan(input_path: str | Path, config: ZSSRConfig | None, kernel_path: str | Path | None,
-          progress: Callable[[int, int], None] | None = None) -> tuple[Image, FitPlan, dict | None]:
+          progress: Callable[[int, int], None] | None = None,
+          phases: Phases | None = None) -> tuple[Image, FitPlan, dict | None]:
     """Read the image and the kernel (or estimate it), and check them with the settings (each validated once,
     before any fit); the third item summarises an estimate."""
     from .trainers.config import ZSSRConfig, check_kernel_preset
@@ -125,7 +159,8 @@ def _plan(input_path: str | Path, config: ZSSRConfig | None, kernel_path: str | 
     if kernel_path is not None and str(kernel_path) == ESTIMATE:
         config = config or ZSSRConfig()
         plan_fit(img.pixels, config)  # image and settings are checked before the estimation, too
-        found = estimate_for(img.pixels, config, progress)
+        with phases("kernel") if phases is not None else nullcontext():
+            found = estimate_for(img.pixels, config, progress)
         kernel, estimate = found.kernel, found.summary()
     else:
         kernel = read_kernel_file(kernel_path) if kernel_path is not None else None
@@ -150,7 +185,12 @@ def _onnx_inference(model: ZSSRModel, lr: np.ndarray, tile: int | None, tiles) -
     """The final inference through ONNX Runtime, tiled for large images (a tile below the model's halo is a
     :class:`ConfigError`)."""
     tile = _auto_tile(tile, lr.shape)
-    return model.run_tiled(lr, tile, tiles) if tile else model.run(lr)
+    if tile:
+        return model.run_tiled(lr, tile, tiles)
+    out = model.run(lr)
+    if tiles is not None:
+        tiles(1, 1)  # the whole image is one tile: the display shows the inference phase all the same
+    return out
 
 
 def _summary(result: FitResult, config: ZSSRConfig, estimate: dict | None) -> dict:
@@ -162,29 +202,32 @@ def _summary(result: FitResult, config: ZSSRConfig, estimate: dict | None) -> di
 
 
 def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, save_model: str | Path | None,
-                 tiles, estimate: dict | None) -> tuple[np.ndarray, list[str]]:
-    """The fitted pipeline's output, exported and run through ONNX Runtime (or in torch); the providers."""
-    from .exporters import export_pipeline
+                 tiles, estimate: dict | None, phases: Phases) -> tuple[np.ndarray, list[str], bool]:
+    """The fitted pipeline's output, exported and run through ONNX Runtime (or in torch); the providers, and
+    whether the export came from the cache."""
+    from .exporters import export_pipeline_cached
     from .runtime import ZSSRModel
     from .trainers.fitting import run_pipeline
 
     if inference.engine == "torch":
-        return result.output, ["torch"]
+        return result.output, ["torch"], False
     summary = _summary(result, config, estimate)
     lr, pipeline = result.pipeline_input, result.pipeline
-    too_small = min(lr.shape[:2]) < pipeline.min_size
+    too_small, cached = min(lr.shape[:2]) < pipeline.min_size, False
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(save_model) if save_model is not None else Path(tmp) / "model.onnx"
         if save_model is not None or not too_small:
-            export_pipeline(pipeline, path, summary, overwrite=True)
-        if too_small:
-            # The graph's mirror padding needs min_size pixels; the fit is not thrown away for that: the same
-            # module runs in torch (the math is defined once, so the result is the same).
-            log.warning("the image (%dx%d) is below the ONNX graph's minimum side of %d pixels at this scale: "
-                        "final inference runs in torch", *lr.shape[:2], pipeline.min_size)
-            return run_pipeline(pipeline, lr, result.device), ["torch"]
-        model = ZSSRModel(path, provider=inference.provider, threads=inference.threads, device_id=inference.gpu)
-        return _onnx_inference(model, lr, inference.tile, tiles), list(model.providers)
+            with phases("export"):
+                _, cached = export_pipeline_cached(pipeline, path, summary, overwrite=True)
+        with phases("inference"):
+            if too_small:
+                # The graph's mirror padding needs min_size pixels; the fit is not thrown away for that: the same
+                # module runs in torch (the math is defined once, so the result is the same).
+                log.warning("the image (%dx%d) is below the ONNX graph's minimum side of %d pixels at this scale: "
+                            "final inference runs in torch", *lr.shape[:2], pipeline.min_size)
+                return run_pipeline(pipeline, lr, result.device), ["torch"], cached
+            model = ZSSRModel(path, provider=inference.provider, threads=inference.threads, device_id=inference.gpu)
+            return _onnx_inference(model, lr, inference.tile, tiles), list(model.providers), cached
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:
@@ -254,22 +297,25 @@ def upscale_image(input_path: str | Path, output_path: str | Path, config: ZSSRC
     """
     from .trainers.fitting import run_fit
 
+    phases = Phases(callbacks.phase)
     out = _preflight_paths(input_path, output_path, save_model, overwrite, inference)
-    img, plan, estimate = _plan(input_path, config, kernel_path, callbacks.kernel)
+    img, plan, estimate = _plan(input_path, config, kernel_path, callbacks.kernel, phases)
     gt = _ground_truth(gt_path, img.pixels.shape[:2], plan.config.final_scale)
     if inference.tile is not None and inference.engine == "onnx" and inference.tile < plan.final_halo:
         raise ConfigError(f"tile {inference.tile} is smaller than the model's halo of {plan.final_halo} LR pixels: "
                           f"use --tile {plan.final_halo} or more")
-    result = run_fit(plan, callbacks.progress, final_inference=inference.engine == "torch", checkpoint=checkpoint,
-                     on_step=callbacks.on_step)
-    sr, providers = _final_image(result, plan.config, inference, save_model, callbacks.tiles, estimate)
-    _write_or_rescue(out, sr, img, plan.config.final_scale, overwrite)
+    with phases("training"):
+        result = run_fit(plan, callbacks.progress, final_inference=inference.engine == "torch", checkpoint=checkpoint,
+                         on_step=callbacks.on_step)
+    sr, providers, cached = _final_image(result, plan.config, inference, save_model, callbacks.tiles, estimate, phases)
+    with phases("write"):
+        _write_or_rescue(out, sr, img, plan.config.final_scale, overwrite)
     _remove_checkpoint(checkpoint)
     scores = score_output(sr, gt, int(round(max(plan.config.final_scale)))) if gt is not None else (None, None)
     model_path = Path(save_model) if save_model is not None and inference.engine == "onnx" else None
     return FitAndRunReport(out, model_path, providers, [s.iterations for s in result.steps],
                            [s.learning_rate_drops for s in result.steps], result.seconds, result.device,
-                           result.precision, *scores, estimate, plan.kernel)
+                           result.precision, *scores, estimate, plan.kernel, phases.seconds, phases.wall(), cached)
 
 
 def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig | None = None, *,
@@ -278,7 +324,7 @@ def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig
               callbacks: Callbacks = Callbacks()) -> tuple[Path, list[int], float]:
     """Fit ZSSR to an image and export the result to ONNX (the pipeline, or the network alone); returns the
     model's path, the iterations per step and the fit seconds. ``checkpoint``: as in :func:`upscale_image`."""
-    from .exporters import export_network, export_pipeline
+    from .exporters import export_network, export_pipeline_cached
     from .trainers.fitting import run_fit
 
     check_model_path(model_path, overwrite)
@@ -288,7 +334,7 @@ def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig
     if network_only:
         path = export_network(result.pipeline.net, model_path, result.pipeline.scale, summary, static_shape, overwrite)
     else:
-        path = export_pipeline(result.pipeline, model_path, summary, static_shape, overwrite)
+        path, _ = export_pipeline_cached(result.pipeline, model_path, summary, static_shape, overwrite)
     _remove_checkpoint(checkpoint)
     return path, [s.iterations for s in result.steps], result.seconds
 

@@ -40,7 +40,7 @@ class ProgressBars:
 
         if not _live():  # plain lines: each step's start, then every tenth of its iteration budget
             mark = p.iteration * 10 // max(p.max_iters, 1)
-            if p.step != self.step or mark > self.mark or p.iteration >= p.max_iters:
+            if p.step != self.step or mark > self.mark:
                 self.step, self.mark = p.step, mark
                 say(f"step {p.step + 1}/{p.steps}: {p.iteration}/{p.max_iters} iterations, loss {p.loss:.4f}, "
                      f"reconstruction error {p.reconstruction_error:.2e}, learning rate {p.learning_rate:.0e}")
@@ -53,6 +53,17 @@ class ProgressBars:
             self.step = p.step
         self.bar.update(p.iteration - self.bar.n)
         self.bar.set_postfix(loss=f"{p.loss:.4f}", rec=f"{p.reconstruction_error:.2e}", lr=f"{p.learning_rate:.0e}")
+
+    def phase(self, name: str) -> None:
+        """A new phase of fit-and-run (kernel, training, export, inference, write): said as a line, so a frozen
+        training bar never stands for the export."""
+        if name == "training":
+            return  # the step bars say it
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if name in ("export", "inference"):
+            say({"export": "exporting the fitted pipeline to ONNX", "inference": "final inference"}[name])
 
     def tiles(self, done: int, total: int) -> None:
         from tqdm import tqdm

@@ -67,7 +67,7 @@ def _single(input_path: str, output: str, cfg, inference, opts: dict[str, Any]) 
     keep = ("kernel_path", "gt_path", "save_model", "overwrite", "checkpoint")
     with ProgressBars() as bars:
         r = upscale_image(input_path, output, cfg, inference=inference,
-                          callbacks=Callbacks(bars.progress, tiles=bars.tiles, kernel=bars.kernel),
+                          callbacks=Callbacks(bars.progress, tiles=bars.tiles, kernel=bars.kernel, phase=bars.phase),
                           **{k: opts[k] for k in keep})
     if r.kernel is not None:
         click.echo(f"kernel: {r.kernel['source']}, confidence {r.kernel['confidence']:.2f}, {r.kernel['seconds']:.1f} s"
@@ -80,6 +80,9 @@ def _single(input_path: str, output: str, cfg, inference, opts: dict[str, Any]) 
         click.echo(f"model: {r.model_path}")
     if r.psnr is not None:
         click.echo(f"against --gt: Y-PSNR {r.psnr:.2f} dB, SSIM {r.ssim:.4f}")
+    phases = ", ".join(f"{k} {v:.1f} s" + (" (cached graph)" if k == "export" and r.export_cached else "")
+                       for k, v in r.phases.items())
+    click.echo(f"time: {phases}; total {r.wall_seconds:.1f} s")
 
 
 def _batch(input_path: str, out_dir: str, cfg, inference, opts: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ from ..models.network import ZSSRNet, add_residual
 from ..models.pipeline import ZSSRPipeline
 from ..runtime.metadata import ModelMetadata
 
-__all__ = ["export_network", "export_pipeline", "training_summary"]
+__all__ = ["export_network", "export_pipeline", "pipeline_metadata", "training_summary"]
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +62,16 @@ def _export(module: nn.Module, example: torch.Tensor, dynamic: bool, min_size: i
     return ir.serde.serialize_model(model)
 
 
-def _finish(model: onnx.ModelProto, meta: ModelMetadata, path: str | os.PathLike[str], overwrite: bool) -> Path:
+def _finish(model: onnx.ModelProto, meta: ModelMetadata, path: str | os.PathLike[str], overwrite: bool,
+            check: bool = True) -> Path:
     del model.metadata_props[:]
     for key, value in meta.to_props().items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     model.producer_name = "zssr-deploy"
     model.producer_version = __version__
-    onnx.checker.check_model(model, full_check=True)
+    if check:  # a cached graph was checked when it was first exported; only its weights and metadata change
+        onnx.checker.check_model(model, full_check=True)
     check_model_path(path, overwrite)
     return write_bytes_atomic(path, model.SerializeToString(), overwrite)
 
@@ -100,12 +102,16 @@ def export_pipeline(pipeline: ZSSRPipeline, path: str | os.PathLike[str], traini
         raise ScaleError(f"static shape {shape} is below this graph's minimum side {min_size}")
     example = torch.rand(1, pipe.net.channels, *shape, generator=torch.Generator().manual_seed(0))
     model = _export(pipe, example, static_shape is None, min_size)
+    return _finish(model, pipeline_metadata(pipe, training, static_shape), path, overwrite)
+
+
+def pipeline_metadata(pipe: ZSSRPipeline, training: dict | None, static_shape: tuple[int, int] | None) -> ModelMetadata:
+    """The ``zssr.*`` metadata of a pipeline export."""
     aligns = tuple(rational_scale(s)[1] for s in pipe.scale)
-    meta = ModelMetadata(kind="pipeline", scale=pipe.scale, kernel=_kernel_json(pipe), bp_iters=pipe.bp_iters,
+    return ModelMetadata(kind="pipeline", scale=pipe.scale, kernel=_kernel_json(pipe), bp_iters=pipe.bp_iters,
                          ensemble=tuple(pipe.transforms), channels=pipe.net.channels, halo=pipe.halo,
-                         align=aligns, min_size=min_size, static_shape=tuple(static_shape) if static_shape else None,
+                         align=aligns, min_size=pipe.min_size, static_shape=tuple(static_shape) if static_shape else None,
                          training=training or {}, package_version=__version__)
-    return _finish(model, meta, path, overwrite)
 
 
 class _ResidualNet(nn.Module):
