@@ -66,7 +66,7 @@ def test_outputs_that_are_not_the_batchs_are_not_overwritten(photo_folder, tmp_p
 
 
 def test_refusals_come_before_any_fit(photo_folder, tmp_path):
-    r = run("fit-and-run", photo_folder, "-o", photo_folder, *FAST)
+    r = run("fit-and-run", photo_folder, "-o", photo_folder, *FAST, "--suffix", "")
     assert r.exit_code == 2 and "would overwrite its own input" in r.output
     r = run("fit-and-run", photo_folder, "-o", tmp_path / "o", *FAST, "--save-model", tmp_path / "m.onnx")
     assert r.exit_code == 2 and "--save-model apply to one image" in r.output
@@ -117,3 +117,10 @@ def test_a_killed_batch_resumed_equals_an_uninterrupted_one(photo_folder, tmp_pa
     r = run("fit-and-run", photo_folder, "-o", out, "-r", *slow)
     assert r.exit_code == 0, r.output
     assert outputs(out) == outputs(tmp_path / "whole")  # same bytes, no partial or temporary files
+
+
+def test_outputs_beside_their_inputs_get_a_scale_suffix(photo_folder):
+    r = run("fit-and-run", photo_folder, "-o", photo_folder, *FAST)
+    assert r.exit_code == 0, r.output
+    assert (photo_folder / "a_x2.png").is_file() and (photo_folder / "b_x2.png").is_file()
+    assert read_image(photo_folder / "a.png").pixels.shape == (24, 24, 3)  # the inputs untouched

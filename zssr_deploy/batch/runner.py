@@ -43,8 +43,9 @@ class BatchOptions:
 
     recursive: bool = False
     """Take a folder's sub-folders too (and ``**`` in a glob)."""
-    suffix: str = ""
-    """Added to each output's stem (``photo.png`` -> ``photo<suffix>.png``)."""
+    suffix: str | None = None
+    """Added to each output's stem (``photo.png`` -> ``photo<suffix>.png``). None: none when the output folder
+    is another folder, ``_x<scale>`` when it is the input's own (outputs beside their inputs)."""
     ext: str = "keep"
     """Output format: keep (the input's), png or tif."""
     gt_dir: str | None = None
@@ -179,7 +180,12 @@ def plan_batch(input_spec: str | os.PathLike[str], out_dir: str | os.PathLike[st
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise OutputError(f"{str(out)!r} is a file; with a folder or glob as input, -o is an output folder")
-    outputs = output_paths(inputs.items, out, options.suffix, options.ext)
+    suffix = options.suffix
+    if suffix is None:
+        sy, sx = config.final_scale
+        same = out.exists() and inputs.root.exists() and os.path.samefile(out, inputs.root)
+        suffix = (f"_x{sy:g}" if sy == sx else f"_x{sy:g}x{sx:g}") if same else ""
+    outputs = output_paths(inputs.items, out, suffix, options.ext)
     sources = {item.source.resolve() for item in inputs.items}
     clash = [str(p) for p in outputs if p.resolve() in sources]
     if clash:

@@ -14,7 +14,8 @@ from .options import config_from, fit_options
 
 _batch_options = options(
     click.option("-r", "--recursive", is_flag=True, help="Batch: take sub-folders too (and '**' in a glob)."),
-    click.option("--suffix", default="", help="Batch: added to each output's name (default none)."),
+    click.option("--suffix", default=None,
+                 help="Batch: added to each output's name [default: none; _x<scale> when -o is the input folder]."),
     click.option("--ext", type=click.Choice(["keep", "png", "tif"]), default="keep", show_default=True,
                  help="Batch: output format."),
     click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
