@@ -3,6 +3,13 @@
     python benchmarks/released_code.py ../shared/data/Set14 out.json face foreman ... \\
         --port-dir PORT --tf-python PORT_VENV/bin/python [--gradual] [--seed 0]
     python benchmarks/released_code.py --table out.json [more.json ...]     # Markdown rows and the mean
+    python benchmarks/released_code.py --end-to-end ../shared/data/Set5/bird.png --json out.json \
+        --port-dir PORT --tf-python PORT_VENV/bin/python                   # wall time, side by side
+
+``--end-to-end``: the released code and ``zssr-deploy fit-and-run`` (defaults, ``--threads 1``) started at the
+same moment on the same LR PNG (rgb protocol), one core each, each timed from command start to its output
+file written (process exit); ours runs twice in a row, with an empty export cache and then a warm one, while
+the released code runs once. Both outputs are scored against the HR image; the ``lscpu`` model is recorded.
 
 Why: the Set14 acceptance number (33.00) rests on the released README's claim, and the released code is
 TensorFlow 1 / Python 2, which this project does not ship or import. So the code is run as the authors wrote
@@ -48,6 +55,57 @@ def worker(lr_path: str, sr_path: str, log_path: str, gradual: bool, seed: int) 
     Path(log_path).write_text(json.dumps({"steps": z.log, "seconds": time.perf_counter() - t0, "seed": seed}))
 
 
+RELEASED_PNG = """
+import sys, cv2, numpy as np
+from released_zssr import ZSSR, Config
+lr = cv2.imread(sys.argv[1], cv2.IMREAD_COLOR)[..., ::-1].astype(np.float64) / 255.0
+sr = ZSSR(lr, Config(), seed=int(sys.argv[3])).run()
+cv2.imwrite(sys.argv[2], np.round(np.clip(sr, 0, 1) * 255).astype(np.uint8)[..., ::-1])
+"""
+
+
+def end_to_end(hr_path: Path, json_out: Path, port_dir: Path, tf_python: str, seed: int) -> None:
+    """The released code against ``zssr-deploy fit-and-run``, side by side (see the module docstring)."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from kernel_estimation import cpu_model
+
+    from zssr_deploy.evaluate import mod_crop, rgb_protocol_lr, score_output
+    from zssr_deploy.files import write_bytes_atomic
+    from zssr_deploy.io import read_image, write_image
+
+    cli = shutil.which("zssr-deploy") or str(Path(sys.executable).with_name("zssr-deploy"))
+    with tempfile.TemporaryDirectory() as d:
+        hr = mod_crop(read_image(hr_path).pixels, 2)
+        write_image(f"{d}/lr.png", rgb_protocol_lr(hr, 2))
+        one = {**os.environ, "OMP_NUM_THREADS": "1", "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        t0 = time.perf_counter()
+        released = subprocess.Popen([tf_python, "-c", RELEASED_PNG, f"{d}/lr.png", f"{d}/released.png", str(seed)],
+                                    cwd=port_dir, env={**one, "PYTHONPATH": str(port_dir.resolve())},
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ours = {}
+        for run in ("cold cache", "warm cache"):
+            t = time.perf_counter()
+            subprocess.run([cli, "-q", "fit-and-run", f"{d}/lr.png", "-o", f"{d}/{run}.png", "--threads", "1",
+                            "--seed", str(seed)], check=True, env={**one, "ZSSR_DEPLOY_CACHE": f"{d}/cache"})
+            ours[run] = {"wall_s": round(time.perf_counter() - t, 1),
+                         "psnr": round(score_output(read_image(f"{d}/{run}.png").pixels, hr, 2)[0], 3)}
+            print(f"fit-and-run, {run}: {ours[run]}", flush=True)
+        if released.wait() != 0:
+            raise SystemExit("the released code failed")
+        rel = {"wall_s": round(time.perf_counter() - t0, 1),
+               "psnr": round(score_output(read_image(f"{d}/released.png").pixels, hr, 2)[0], 3)}
+    print(f"released code: {rel}")
+    for run, r in ours.items():
+        print(f"released / fit-and-run ({run}): {rel['wall_s'] / r['wall_s']:.1f}x faster, "
+              f"PSNR {r['psnr'] - rel['psnr']:+.3f} dB")
+    result = {"cpu": cpu_model(), "image": hr_path.name, "seed": seed, "released": rel, "fit_and_run": ours}
+    write_bytes_atomic(json_out, (json.dumps(result, indent=1) + "\n").encode(), overwrite=True)
+    print(f"on {result['cpu']}")
+
+
 def released_upscaler(port_dir: Path, tf_python: str, gradual: bool, seed: int, log: dict):
     """An ``evaluate`` upscaler that runs the released code in a subprocess; fills ``log`` with its record."""
 
@@ -90,6 +148,8 @@ def print_table(paths: list[Path]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--worker", nargs=3, metavar=("LR", "SR", "LOG"))
+    ap.add_argument("--end-to-end", type=Path, metavar="HR_IMAGE", help="side-by-side wall time on one image")
+    ap.add_argument("--json", type=Path, help="with --end-to-end: where to record it")
     ap.add_argument("--table", nargs="+", type=Path, metavar="JSON", help="print the results of these files")
     ap.add_argument("--gradual", action="store_true", help="the released X2_GRADUAL_IDEAL_CONF (6 steps)")
     ap.add_argument("--seed", type=int, default=0)
@@ -104,6 +164,11 @@ def main() -> None:
         return
     if a.table:
         print_table(a.table)
+        return
+    if a.end_to_end:
+        if not (a.json and a.port_dir and a.tf_python):
+            ap.error("--end-to-end needs --json, --port-dir and --tf-python")
+        end_to_end(a.end_to_end, a.json, a.port_dir, a.tf_python, a.seed)
         return
     if not (a.set_dir and a.out_json and a.names and a.port_dir and a.tf_python):
         ap.error("give SET_DIR OUT_JSON NAME... --port-dir and --tf-python")
