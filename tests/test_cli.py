@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 from click.testing import CliRunner
@@ -20,6 +21,9 @@ def test_version_and_info():
     assert r.exit_code == 0 and "zssr-deploy, version" in r.output
     r = CliRunner().invoke(main, ["info"])
     assert r.exit_code == 0 and "onnxruntime providers" in r.output and "torch" in r.output
+    # what --precision auto picks here, said with its reason, and where exported graphs are kept
+    assert re.search(r"--precision auto: (bf16|fp32) on (cpu|cuda) \((native bf16 units|no native bf16 units)\)", r.output)
+    assert "export cache: " in r.output
 
 
 def test_evaluate_bicubic_json_shape(tmp_path, photo):

@@ -26,6 +26,10 @@ def environment_info() -> dict[str, object]:
         why = "native bf16 units" if picked == "bf16" else "no native bf16 units"
         info["--precision auto"] = f"{picked} on {device.type} ({why})"
         info["torch threads"] = torch.get_num_threads()
+        from .exporters.cache import cache_dir
+
+        folder = cache_dir()
+        info["export cache"] = "off (ZSSR_DEPLOY_CACHE=off)" if folder is None else str(folder)
     except ImportError:
         info["torch"] = "not installed"
     try:
