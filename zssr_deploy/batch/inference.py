@@ -24,11 +24,8 @@ class RunOutcome:
     """One line: why there is no output ("" when written)."""
 
 
-def _check_outputs(inputs: BatchInputs, outputs: list[Path], overwrite: bool) -> None:
-    sources = {item.source.resolve() for item in inputs.items}
+def _check_outputs(outputs: list[Path], overwrite: bool) -> None:
     for p in outputs:
-        if p.resolve() in sources:
-            raise OutputError(f"{str(p)!r} would overwrite its own input; choose another -o folder or a --suffix")
         if p.exists() and not overwrite:
             raise OutputError(f"{str(p)!r} already exists; pass --overwrite to replace it")
 
@@ -43,7 +40,7 @@ def run_model_batch(model_path: str | os.PathLike[str], input_spec: str | os.Pat
 
     inputs = collect_inputs(input_spec, recursive)
     outputs = output_paths(inputs.items, out_dir, suffix, ext)
-    _check_outputs(inputs, outputs, overwrite)
+    _check_outputs(outputs, overwrite)
     model = load_pipeline_model(model_path, provider, fp16, trt_cache_dir, threads, gpu)
     done = []
     for item, out in zip(inputs.items, outputs):

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, ImageReadError
+from ..errors import ConfigError, ImageReadError, OutputError
 from ..io import SUPPORTED_EXTENSIONS
 
 __all__ = ["BatchInputs", "BatchItem", "collect_inputs", "is_batch_input", "output_paths"]
@@ -99,7 +99,8 @@ def output_paths(items: list[BatchItem], out_dir: str | os.PathLike[str], suffix
                  ext: str = "keep") -> list[Path]:
     """Each item's output: ``out_dir / relative folder / stem + suffix + extension``. Raises
     :class:`ConfigError` for an unknown ``ext`` or when two inputs would write the same file (``a.jpg`` and
-    ``a.png`` with ``--ext png``), before any work."""
+    ``a.png`` with ``--ext png``), and :class:`OutputError` when an output would be one of the inputs, before
+    any work."""
     if ext not in OUTPUT_EXTENSIONS:
         raise ConfigError(f"--ext must be one of {', '.join(OUTPUT_EXTENSIONS)}, got {ext!r}")
     out, seen = [], {}
@@ -111,4 +112,8 @@ def output_paths(items: list[BatchItem], out_dir: str | os.PathLike[str], suffix
                               "use --ext keep or rename one")
         seen[path] = item
         out.append(path)
+    sources = {item.source.resolve() for item in items}
+    clash = [str(p) for p in out if p.resolve() in sources]
+    if clash:
+        raise OutputError(f"{clash[0]!r} would overwrite its own input; choose another -o folder or a --suffix")
     return out

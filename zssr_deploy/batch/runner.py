@@ -186,10 +186,6 @@ def plan_batch(input_spec: str | os.PathLike[str], out_dir: str | os.PathLike[st
         same = out.exists() and inputs.root.exists() and os.path.samefile(out, inputs.root)
         suffix = (f"_x{sy:g}" if sy == sx else f"_x{sy:g}x{sx:g}") if same else ""
     outputs = output_paths(inputs.items, out, suffix, options.ext)
-    sources = {item.source.resolve() for item in inputs.items}
-    clash = [str(p) for p in outputs if p.resolve() in sources]
-    if clash:
-        raise OutputError(f"{clash[0]!r} would overwrite its own input; choose another -o folder or a --suffix")
     if inference.engine == "onnx":
         from ..runtime import check_provider
 
