@@ -139,11 +139,12 @@ ESTIMATE = "estimate"
 
 
 def estimate_for(lr: np.ndarray, config: ZSSRConfig, progress: Callable[[int, int], None] | None = None):
-    """Estimate the kernel of ``lr`` for the config's final scale, with its seed and device."""
+    """Estimate the kernel of ``lr`` for the config's final scale, with its seed, device and iterations."""
     from .trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel
 
-    return estimate_kernel(lr, config.final_scale, KernelEstimationConfig(seed=config.seed, device=config.device),
-                           progress)
+    settings = KernelEstimationConfig(iterations=config.kernel_estimation_iters, seed=config.seed,
+                                      device=config.device)
+    return estimate_kernel(lr, config.final_scale, settings, progress)
 
 
 def _plan(input_path: str | Path, config: ZSSRConfig | None, kernel_path: str | Path | None,
@@ -424,7 +425,7 @@ class ZSSRUpscaler:
 
 
 def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale: str | float = 2.0, seed: int = 0,
-                         png: str | Path | None = None, overwrite: bool = False,
+                         png: str | Path | None = None, overwrite: bool = False, iterations: int = 3000,
                          progress: Callable[[int, int], None] | None = None):
     """Estimate an image's downscaling kernel and write it (``.npy``, or ``.mat`` with variable ``Kernel``), and
     optionally a magnified picture of it. When the estimate is rejected (flat image, low confidence), MATLAB
@@ -439,7 +440,8 @@ def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale:
     if png is not None:
         check_image_path(png, overwrite)
     pair = parse_scale(scale)
-    found = estimate_kernel(read_image(input_path).pixels, pair, KernelEstimationConfig(seed=seed), progress)
+    found = estimate_kernel(read_image(input_path).pixels, pair, KernelEstimationConfig(iterations, seed=seed),
+                            progress)
     kernel = found.kernel if found.kernel is not None else bicubic_kernel(pair)
     write_kernel(output_path, kernel, overwrite)
     if png is not None:

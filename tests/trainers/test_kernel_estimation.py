@@ -19,7 +19,7 @@ from zssr_deploy.trainers.kernel_estimation import (
     stretch_kernel,
 )
 
-FAST = KernelEstimationConfig(iterations=100)
+FAST = KernelEstimationConfig(iterations=300)
 
 
 def gaussian(s1, s2, theta, n=11, mean=5.5):
@@ -38,13 +38,13 @@ def blurred():
 
 
 def test_recovers_a_known_anisotropic_gaussian(blurred):
-    """100 iterations (about 5 s): kernel PSNR >= 38 dB and >= 5 dB above assuming bicubic (measured: 45.0
-    against 33.0); the same seed gives the same kernel."""
+    """300 KernelGAN iterations (about 7 s on one core): kernel PSNR >= 40 dB and >= 7 dB above assuming bicubic
+    (measured: 45.0 against 33.0; 47.5 after 1000 iterations); the same seed gives the same kernel."""
     lr, k = blurred
     est = estimate_kernel(lr, 2, FAST)
     assert est.kernel is not None and est.reason == "" and est.confidence > FAST.min_confidence
     got, bic = kernel_psnr(est.x2_kernel, k), kernel_psnr(bicubic_kernel(2), k)
-    assert got >= 38 and got >= bic + 5, (got, bic)
+    assert got >= 40 and got >= bic + 7, (got, bic)
     assert est.kernel.sum() == pytest.approx(1.0) and est.kernel.min() > -0.01
     np.testing.assert_array_equal(estimate_kernel(lr, 2, FAST).x2_kernel, est.x2_kernel)  # deterministic on CPU
 
@@ -65,8 +65,8 @@ def test_flat_image_falls_back_to_bicubic(image):
 
 
 def test_too_small_image_is_refused():
-    with pytest.raises(InvalidImageError, match="kernel estimation needs at least 48 pixels"):
-        estimate_kernel(np.zeros((40, 60, 3)), 2, FAST)
+    with pytest.raises(InvalidImageError, match="kernel estimation needs at least 64 pixels"):
+        estimate_kernel(np.zeros((63, 80, 3)), 2, FAST)
 
 
 def test_true_kernel_with_the_datas_phase_beats_bicubic(photo):

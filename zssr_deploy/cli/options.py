@@ -41,7 +41,9 @@ fit_options = _options(
                  help="Released-code configuration to start from."),
     click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
                  help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv), or 'estimate' to "
-                      "estimate it from INPUT first (experimental: docs/BENCHMARKS.md, blind SR)."),
+                      "estimate it from INPUT first (KernelGAN: docs/BENCHMARKS.md, blind SR)."),
+    click.option("--kernel-iters", "kernel_estimation_iters", type=click.IntRange(min=1), default=None,
+                 help=f"KernelGAN's training steps for --kernel estimate [default: {ZSSRConfig.kernel_estimation_iters}]."),
     training_options,
     click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),
     click.option("--noise-std", type=float, default=None, help="Gaussian noise std added to LR sons."),
@@ -57,7 +59,7 @@ def config_from(opts: dict[str, Any]) -> ZSSRConfig:
     from ..trainers.config import build_config
 
     keys = ("steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "device", "precision",
-            "noise_std", "crop_size", "kernel_phase")
+            "noise_std", "crop_size", "kernel_phase", "kernel_estimation_iters")
     fields = {k: opts.pop(k, None) for k in keys}
     gpu = opts.get("gpu")
     if gpu is not None:

@@ -34,6 +34,8 @@ class ZSSRConfig:
     kernel_phase: str = "zssr"
     """How a given kernel is re-centred: 'zssr' (the released code's rule; DIV2KRK-style data) or 'centered'
     (LR data made with a centred kernel keeping rows 0, s, 2s, ...: MZSR's convention)."""
+    kernel_estimation_iters: int = 3000
+    """KernelGAN's training steps when the kernel is estimated from the image (``--kernel estimate``)."""
     allow_rotation: bool = True
     """Rotations and mirrors in augmentation; turn off for non-symmetric kernels."""
     noise_std: float = 0.0

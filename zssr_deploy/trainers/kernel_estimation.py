@@ -1,31 +1,22 @@
 """Estimate the downscaling kernel of an LR image from the image alone (blind SR; the paper's Table 2).
 
-The principle is KernelGAN's (Bell-Kligler, Shocher & Irani 2019): the right kernel is the one whose
-downscaling of the image keeps the image's own distribution of small patches (patches recur across scales in
-natural images). KernelGAN learns it adversarially, with a 7x7-receptive-field discriminator. Here the
-discriminator is replaced by a direct, non-adversarial measure of the same thing, the sliced Wasserstein
-distance between the two sets of 7x7 patches (random 1-D projections, sorted and compared), which is
-deterministic for a seed and needs no GAN balancing:
-
-1. real patches: 7x7 crops of the LR image, drawn where its gradients are strong (as KernelGAN's crops);
-2. fake patches: the same from the image correlated with the kernel and subsampled by 2;
-3. loss: the distance with the patches as they are, plus the distance with each patch's mean removed (the
-   first alone drifts towards too-sharp kernels, the second alone towards kernels stretched along the
-   image's dominant edges; measured on scikit-image photos), plus a small pull of the kernel's centre to the
-   middle (a shift does not change patch statistics, so it is otherwise free);
-4. the kernel is an anisotropic Gaussian (two sigmas, an angle, a sub-pixel offset) on 13x13 taps, started
-   isotropic with sigma 1 HR pixel, trained with Adam. A free 13x13 kernel fits the same statistics with
-   ghosts (two blobs, combs: what stride-2 sampling cannot tell apart), and back-projection diverged on them
-   (seen on scikit-image photos during development).
+The estimator is KernelGAN (:mod:`.kernel_gan`, Bell-Kligler, Shocher & Irani 2019): the right kernel is the one
+whose downscaling of the image keeps the image's own distribution of small patches (patches recur across scales
+in natural images), learnt adversarially against a discriminator that sees 7x7 patches. It replaced a
+non-adversarial estimator (an anisotropic Gaussian fitted by the sliced Wasserstein distance between patch
+sets), which recovered 3 % of the true kernel's gain on Set5 x2 and lost up to 3.9 dB on some images: its
+estimates were too wide (docs/BENCHMARKS.md).
 
 A flat or featureless image carries no evidence: the estimate is kept only when the image has structure and
-the estimate explains its patches clearly better than MATLAB bicubic does, on patches and projections held
-out from training (``confidence``); otherwise the result says "bicubic" and why, and ZSSR runs with its
-bicubic assumption.
+the estimate explains its patches better than MATLAB bicubic does, measured on patches and projections that
+training never saw (``confidence``: the sliced Wasserstein distance between the image's 7x7 patches and those
+of its downscaling by each kernel); otherwise the result says "bicubic" and why, and ZSSR runs with its bicubic
+assumption.
 
-x2 is estimated; x4 is the x2 estimate composed with itself (two x2 steps, as DIV2KRK's x4 data are made);
-other factors, ``SY,SX`` included, stretch the x2 estimate by ``s / 2`` per axis. The returned kernel is
-normalised and re-centred by the trainer's rule (:func:`~zssr_deploy.imageops.kernels.shift_kernel`).
+x2 is estimated; x4 is the x2 estimate composed with itself (two x2 steps, as DIV2KRK's x4 data are made and as
+KernelGAN does); other factors, ``SY,SX`` included, stretch the x2 estimate by ``s / 2`` per axis. The returned
+kernel is normalised and re-centred by the trainer's rule (:func:`~zssr_deploy.imageops.kernels.shift_kernel`).
+Deterministic for a seed on the CPU.
 """
 
 from __future__ import annotations
@@ -34,7 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -47,6 +38,7 @@ from ..imageops.kernels import shift_kernel
 from ..imageops.resize import imresize
 from ..imageops.scale import scale_pair
 from .device import resolve_device
+from .kernel_gan import KernelGANConfig, fit_kernel_gan, postprocess_kernel
 
 __all__ = ["KernelEstimate", "KernelEstimationConfig", "estimate_kernel", "kernel_psnr", "stretch_kernel"]
 
@@ -55,30 +47,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class KernelEstimationConfig:
-    """Settings of :func:`estimate_kernel` (chosen on scikit-image photos, never on benchmark images)."""
+    """Settings of :func:`estimate_kernel`: KernelGAN's own, and the acceptance check's (chosen on scikit-image
+    photos, never on benchmark images)."""
 
-    kernel_size: int = 13
-    """Taps per side of the x2 kernel (KernelGAN's generator spans 13)."""
-    iterations: int = 500
-    """Adam steps."""
-    learning_rate: float = 0.05
-    """Adam's learning rate on the Gaussian's parameters."""
+    iterations: int = 3000
+    """KernelGAN's training steps (its default)."""
+    gan: KernelGANConfig = KernelGANConfig()
+    """KernelGAN's other settings (the authors' defaults); ``iterations`` above overrides its own."""
     patch_size: int = 7
-    """Side of the compared patches (KernelGAN's discriminator sees 7x7)."""
+    """Side of the patches the acceptance check compares (KernelGAN's discriminator sees 7x7)."""
     patches: int = 2048
-    """Patches drawn from each image per step."""
+    """Patches drawn from each image per draw of the acceptance check."""
     projections: int = 128
-    """Random 1-D projections per step of the sliced Wasserstein distance."""
-    init_sigma: float = 1.0
-    """Sigma (HR pixels) of the Gaussian the kernel starts from."""
-    centre_weight: float = 1e-3
-    """Weight of the squared offset of the Gaussian's centre from the middle tap."""
+    """Random 1-D projections per draw of the acceptance check's sliced Wasserstein distance."""
     min_confidence: float = 0.05
     """Keep the estimate only if it lowers the held-out patch distance of MATLAB bicubic by this share."""
     min_structure: float = 2.0
     """Below this many 8-bit levels of smoothed standard deviation the image counts as flat."""
     seed: int = 0
-    """Seeds every random draw (patches, projections): the same image and seed give the same kernel."""
+    """Seeds every random draw (weights, crops, noise, patches): the same image and seed give the same kernel."""
     device: str = "cpu"
     """'auto', 'cpu' or 'cuda' (as the trainer's)."""
 
@@ -90,14 +77,15 @@ class KernelEstimate:
     kernel: np.ndarray | None
     """float64 2-D kernel for the asked scale, normalised and re-centred; None: use MATLAB bicubic."""
     x2_kernel: np.ndarray
-    """The estimated x2 kernel (13x13, sum 1, centred on the middle tap), before any fallback."""
+    """The estimated x2 kernel (KernelGAN's 13x13, post-processed: weak taps zeroed, sum 1; not re-centred),
+    before any fallback."""
     confidence: float
     """Share by which the estimate lowers bicubic's held-out patch distance (negative: it explains less)."""
     reason: str
     """Why bicubic was kept ("" when the estimate is used)."""
     seconds: float
     losses: list[float] = field(default_factory=list)
-    """Training loss every 10 iterations."""
+    """The generator's GAN loss every 10 iterations."""
 
     def summary(self) -> dict:
         """JSON-able facts for reports and model metadata."""
@@ -139,7 +127,7 @@ def _sliced_distance(real: torch.Tensor, fake: torch.Tensor, gen: torch.Generato
 
 
 class _Problem:
-    """The image, its patch samplers, and the downscaling by a candidate x2 kernel."""
+    """The image, its patch samplers, and the downscaling by a candidate x2 kernel (for the acceptance check)."""
 
     def __init__(self, image: np.ndarray, cfg: KernelEstimationConfig, device: torch.device) -> None:
         self.cfg, self.device = cfg, device
@@ -151,60 +139,18 @@ class _Problem:
         small = ndimage.zoom(strength, 0.5, order=1)[: self.down_hw[0], : self.down_hw[1]]
         self.real = _Patches((c, h, w), strength, cfg.patch_size, device)
         self.fake = _Patches((c, *self.down_hw), small, cfg.patch_size, device)
-        pad = cfg.kernel_size // 2
-        self.padded = F.pad(self.image[None], (pad, pad, pad, pad), mode="reflect")[0]
 
     def downscale(self, kernel: torch.Tensor) -> torch.Tensor:
-        """Correlate each channel with the kernel (symmetric borders) and keep every second row and column."""
-        return F.conv2d(self.padded[:, None], kernel[None, None], stride=2)[:, 0]
+        """Correlate each channel with the kernel (mirrored borders) and keep every second row and column."""
+        py, px = kernel.shape[0] // 2, kernel.shape[1] // 2
+        padded = F.pad(self.image[None], (px, px, py, py), mode="reflect")[0]
+        down = F.conv2d(padded[:, None], kernel[None, None], stride=2)[:, 0]
+        return down[:, : self.down_hw[0], : self.down_hw[1]]
 
     def distance(self, down: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         n = self.cfg.patches
         return _sliced_distance(self.real.draw(self.image, n, gen), self.fake.draw(down, n, gen), gen,
                                 self.cfg.projections)
-
-
-class _GaussianKernel(torch.nn.Module):
-    """An anisotropic Gaussian on a ``size x size`` grid: two log-sigmas, an angle and a sub-pixel offset.
-
-    A Gaussian cannot grow the ghosts (two blobs, comb patterns) that a free 13x13 kernel finds under the
-    stride-2 subsampling, which alias to the same patch statistics and make back-projection diverge."""
-
-    def __init__(self, size: int, sigma: float, device: torch.device) -> None:
-        super().__init__()
-        self.log_sigma = torch.nn.Parameter(torch.full((2,), math.log(sigma), device=device))
-        self.angle = torch.nn.Parameter(torch.zeros((), device=device))
-        self.offset = torch.nn.Parameter(torch.zeros(2, device=device))
-        ax = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2.0
-        self.yy, self.xx = torch.meshgrid(ax, ax, indexing="ij")
-
-    def forward(self) -> torch.Tensor:
-        c, s = torch.cos(self.angle), torch.sin(self.angle)
-        y, x = self.yy - self.offset[0], self.xx - self.offset[1]
-        u, v = c * x + s * y, -s * x + c * y  # coordinates along the principal axes
-        sig = self.log_sigma.exp()
-        k = torch.exp(-0.5 * ((u / sig[0]) ** 2 + (v / sig[1]) ** 2))
-        return k / k.sum()
-
-
-def _fit_x2(problem: _Problem, cfg: KernelEstimationConfig, progress) -> tuple[np.ndarray, list[float]]:
-    """Adam on the Gaussian's parameters (see the module docstring)."""
-    dev = problem.device
-    gen = torch.Generator(device=dev).manual_seed(cfg.seed)
-    model = _GaussianKernel(cfg.kernel_size, cfg.init_sigma, dev)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    losses = []
-    for it in range(cfg.iterations):
-        loss = problem.distance(problem.downscale(model()), gen) + cfg.centre_weight * (model.offset**2).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if it % 10 == 0:
-            losses.append(float(loss.detach()))
-        if progress is not None:
-            progress(it + 1, cfg.iterations)
-    with torch.no_grad():
-        return model().double().cpu().numpy(), losses
 
 
 @torch.no_grad()
@@ -246,17 +192,21 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
     """Estimate the kernel that downscaled ``image`` (float ``HxWxC`` in [0, 1], the LR input) by ``scale``.
 
     ``progress(done, total)`` after each iteration. Raises :class:`InvalidImageError` for an image too small
-    to estimate from (its half must hold more than a few 7x7 patches: at least 48 pixels per side).
+    to estimate from: KernelGAN's generator takes 64x64 crops, so at least 64 pixels per side.
     """
-    min_side = 4 * config.patch_size + 2 * (config.kernel_size // 2) + 8
+    min_side = max(config.gan.crop, 4 * config.patch_size + 8)
     img = check_image(image, min_side=min_side, finite=True, needs="kernel estimation").astype(np.float32)
+    img = np.clip(img, 0.0, 1.0)
     t0 = time.perf_counter()
-    problem = _Problem(np.clip(img, 0.0, 1.0), config, resolve_device(config.device))
-    # the patch gather's backward accumulates in parallel: exact repeatability on CPU needs the deterministic path
+    device = resolve_device(config.device)
+    # exact repeatability on the CPU needs torch's deterministic kernels (parallel accumulation otherwise)
     deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(deterministic or problem.device.type == "cpu")
+    torch.use_deterministic_algorithms(deterministic or device.type == "cpu")
     try:
-        x2, losses = _fit_x2(problem, config, progress)
+        raw, losses = fit_kernel_gan(img, replace(config.gan, iterations=config.iterations), config.seed, device,
+                                     progress)
+        x2 = postprocess_kernel(raw, config.gan.keep_taps)
+        problem = _Problem(img, config, device)
     finally:
         torch.use_deterministic_algorithms(deterministic)
     confidence = _confidence(problem, x2, img, config)
