@@ -1,9 +1,9 @@
 """The blind-SR table of docs/BENCHMARKS.md from the result files of one set: bicubic interpolation, ZSSR
 assuming bicubic, ZSSR with the true kernel, ZSSR with the estimated kernel, the estimate's kernel PSNR, and
 the share of the "assume bicubic" to "true kernel" gap that the estimate recovers (images present in all
-three ZSSR files only).
+three ZSSR files only), and the estimation's seconds against the fit's.
 
-    python benchmarks/blind_table.py benchmarks/results/blind_set5_x2 benchmarks/results/kernels_set5_x2.json
+    python benchmarks/blind_table.py benchmarks/results/blind_set5_x2 benchmarks/blind/set5_x2
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+from zssr_deploy.datasets import true_kernel
+from zssr_deploy.imageops.kernels import bicubic_kernel
+from zssr_deploy.trainers.kernel_estimation import kernel_psnr
 
 
 def load(path: Path) -> dict:
@@ -20,10 +24,10 @@ def load(path: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("prefix", help="e.g. benchmarks/results/blind_set5_x2 (reads _bicubic, _none, _true, _estimate)")
-    ap.add_argument("kernels", help="the benchmarks/kernel_estimation.py JSON of the same folder")
+    ap.add_argument("lr_dir", help="the LR folder (its true kernels give the bicubic kernel's PSNR)")
+    ap.add_argument("--scale", type=float, default=2.0)
     args = ap.parse_args()
     rows = {k: load(Path(f"{args.prefix}_{k}.json")) for k in ("bicubic", "none", "true", "estimate")}
-    kernels = json.loads(Path(args.kernels).read_text())["images"] if Path(args.kernels).exists() else {}
     names = [n for n in rows["true"] if n in rows["none"] and n in rows["estimate"]]
     print("| image | bicubic interp. | ZSSR, bicubic assumed | ZSSR, true kernel | ZSSR, estimated kernel | "
           "kernel PSNR (est. / bicubic) | estimation s | fit s (est. row) |")
@@ -34,9 +38,9 @@ def main() -> None:
         for k in sums:
             sums[k] += v.get(k, 0.0)
         kern = rows["estimate"][n].get("fit", {}).get("kernel", {})
-        kp = kernels.get(n, {})
+        bic_kp = kernel_psnr(bicubic_kernel(args.scale), true_kernel(args.lr_dir, n), args.scale)
         print(f"| {n} | {v.get('bicubic', float('nan')):.2f} | {v['none']:.2f} | {v['true']:.2f} | {v['estimate']:.2f} | "
-              f"{kern.get('kernel_psnr', float('nan')):.2f} / {kp.get('bicubic_kernel_psnr', float('nan')):.2f} | "
+              f"{kern.get('kernel_psnr', float('nan')):.2f} / {bic_kp:.2f} | "
               f"{kern.get('seconds', float('nan')):.0f} | {rows['estimate'][n]['fit'].get('fit_seconds', float('nan')):.0f} |")
     if names:
         m = {k: sums[k] / len(names) for k in sums}
@@ -45,6 +49,12 @@ def main() -> None:
         print(f"\ngap true - assumed: {m['true'] - m['none']:+.2f} dB; the estimate recovers {share:.0%} of it; worst image "
               f"against its bicubic-assumption result: "
               f"{min(rows['estimate'][n]['psnr_y'] - rows['none'][n]['psnr_y'] for n in names):+.2f} dB")
+        est_s = [rows["estimate"][n]["fit"]["kernel"]["seconds"] for n in names]
+        fit_s = [rows["estimate"][n]["fit"]["fit_seconds"] for n in names]
+        used = sum(rows["estimate"][n]["fit"]["kernel"]["source"] == "estimated" for n in names)
+        print(f"estimation {sum(est_s):.0f} s against {sum(fit_s):.0f} s of fitting in all ({sum(est_s) / sum(fit_s):.2f}); "
+              f"longest ratio on one image {max(e / f for e, f in zip(est_s, fit_s, strict=True)):.2f}; "
+              f"estimate used on {used}/{len(names)} images")
 
 
 if __name__ == "__main__":

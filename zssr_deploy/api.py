@@ -428,7 +428,7 @@ def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale:
                          png: str | Path | None = None, overwrite: bool = False, iterations: int = 3000,
                          progress: Callable[[int, int], None] | None = None):
     """Estimate an image's downscaling kernel and write it (``.npy``, or ``.mat`` with variable ``Kernel``), and
-    optionally a magnified picture of it. When the estimate is rejected (flat image, low confidence), MATLAB
+    optionally a magnified picture of it. When the estimate is rejected (a flat image, or one without edges), MATLAB
     bicubic's kernel is written and the returned estimate says why. Returns the
     :class:`~zssr_deploy.trainers.kernel_estimation.KernelEstimate`."""
     from .datasets import write_kernel

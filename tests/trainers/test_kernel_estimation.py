@@ -38,11 +38,11 @@ def blurred():
 
 
 def test_recovers_a_known_anisotropic_gaussian(blurred):
-    """300 KernelGAN iterations (about 7 s on one core): kernel PSNR >= 40 dB and >= 7 dB above assuming bicubic
-    (measured: 45.0 against 33.0; 47.5 after 1000 iterations); the same seed gives the same kernel."""
+    """Two KernelGAN runs of 300 iterations (about 14 s on one core), averaged: kernel PSNR >= 40 dB and >= 7 dB
+    above assuming bicubic (measured: 45.0 for one run against 33.0); the same seed gives the same kernel."""
     lr, k = blurred
     est = estimate_kernel(lr, 2, FAST)
-    assert est.kernel is not None and est.reason == "" and est.confidence > FAST.min_confidence
+    assert est.kernel is not None and est.reason == "" and est.detail >= FAST.min_detail and est.agreement > 40
     got, bic = kernel_psnr(est.x2_kernel, k), kernel_psnr(bicubic_kernel(2), k)
     assert got >= 40 and got >= bic + 7, (got, bic)
     assert est.kernel.sum() == pytest.approx(1.0) and est.kernel.min() > -0.01
@@ -56,12 +56,23 @@ def test_other_scales_come_from_the_x2_estimate(blurred):
     assert k3.shape == (16, 11) and k3.sum() == pytest.approx(1.0)  # ndimage.zoom: round(11 * 1.5) rows
 
 
-@pytest.mark.parametrize("image", ["constant", "noise"])
-def test_flat_image_falls_back_to_bicubic(image):
+def _flat(kind: str) -> np.ndarray:
     rng = np.random.default_rng(0)
-    flat = np.full((64, 64, 3), 0.4) if image == "constant" else np.clip(0.5 + rng.normal(0, 0.01, (64, 64, 3)), 0, 1)
-    est = estimate_kernel(flat, 2, KernelEstimationConfig(iterations=20))
-    assert est.kernel is None and "flat" in est.reason and est.summary()["source"].startswith("bicubic")
+    if kind == "constant":
+        return np.full((64, 64, 3), 0.4)
+    if kind == "noise":
+        return np.clip(0.5 + rng.normal(0, 0.01, (64, 64, 3)), 0, 1)
+    y, x = np.mgrid[:96, :96] / 95.0  # a smooth colour ramp, 1 grey level of noise: contrast but no edges
+    return np.clip(np.stack([0.2 + 0.6 * x, 0.3 + 0.4 * y, 0.5 + 0.2 * x * y], -1) + rng.normal(0, 1 / 255, (96, 96, 3)), 0, 1)
+
+
+@pytest.mark.parametrize(("image", "why"), [("constant", "flat"), ("noise", "flat"), ("ramp", "no edges")])
+def test_flat_image_falls_back_to_bicubic(image, why):
+    """KernelGAN returns some kernel for any image (for a smooth ramp, a wide one, the same from both runs): the
+    image checks, not the runs, decide."""
+    est = estimate_kernel(_flat(image), 2, KernelEstimationConfig(iterations=20))
+    assert est.kernel is None and why in est.reason and est.summary()["source"].startswith("bicubic")
+    assert est.x2_kernel.sum() == pytest.approx(1.0)  # the estimate itself is still there, for inspection
 
 
 def test_too_small_image_is_refused():

@@ -178,7 +178,7 @@ def estimate_kernel_cmd(input_path: str, output: str, **opts: Any) -> None:
     with ProgressBars() as bars:
         found = estimate_kernel_file(input_path, output, progress=bars.kernel, **opts)
     what = "bicubic (" + found.reason + ")" if found.kernel is None else "estimated"
-    click.echo(f"wrote {output}: {what}, confidence {found.confidence:.2f}, {found.seconds:.1f} s")
+    click.echo(f"wrote {output}: {what}, runs agree to {found.summary()['agreement_db']:.1f} dB, {found.seconds:.1f} s")
 
 
 @main.command()
