@@ -18,7 +18,12 @@ from zssr_deploy.trainers.kernel_estimation import kernel_psnr
 
 
 def load(path: Path) -> dict:
-    return {i["name"]: i for i in json.loads(path.read_text())["images"]} if path.exists() else {}
+    """The images of a result file and of its ``_part2``, ``_part3``... siblings (one set run on several cores)."""
+    rows = {}
+    for p in [path, *sorted(path.parent.glob(f"{path.stem}_part*.json"))]:
+        if p.exists():
+            rows.update({i["name"]: i for i in json.loads(p.read_text())["images"]})
+    return rows
 
 
 def main() -> None:

@@ -222,6 +222,25 @@ def _crop(image: torch.Tensor, centre: int, size: int) -> torch.Tensor:
     return image[:, top : top + size, left : left + size]
 
 
+def _crop_centres(img: np.ndarray, crop: int, d_size: int, n: int, gen: torch.Generator) -> tuple[list[int], list[int]]:
+    """All crop centres, drawn up front (KernelGAN's lists): G's where the image's bicubic half has gradients
+    (their map enlarged back, pixel by pixel), D's where the image has them."""
+    h, w = img.shape[:2]
+    small = gradient_map(imresize(img, 0.5))
+    p_g = crop_probabilities(np.kron(small, np.ones((2, 2)))[:h, :w], crop)
+    p_d = crop_probabilities(gradient_map(img), d_size)
+    return tuple(torch.multinomial(torch.from_numpy(p), n, replacement=True, generator=gen).tolist()  # type: ignore[return-value]
+                 for p in (p_g, p_d))
+
+
+def _learning_rate_steps(it: int, cfg: KernelGANConfig, optimizers: tuple[torch.optim.Optimizer, ...]) -> None:
+    """Both rates divided by ``lr_drop`` every ``lr_step`` iterations."""
+    if it % cfg.lr_step == 0:
+        for opt in optimizers:
+            for group in opt.param_groups:
+                group["lr"] /= cfg.lr_drop
+
+
 def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: torch.device,
                    progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[float]]:
     """Train KernelGAN on ``image`` (float ``HxWxC`` in [0, 1], at least ``crop`` pixels per side, sides cut to
@@ -234,12 +253,7 @@ def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: t
         g_net = Generator(cfg).to(device)
         d_net = Discriminator(cfg, img.shape[2]).to(device)
     d_size = (cfg.crop - g_net.size) // 2 + 1
-    # crop centres, drawn up front (KernelGAN's lists): G where the bicubic half has gradients, D on the image
-    small = gradient_map(imresize(img, 0.5))
-    p_g = crop_probabilities(np.kron(small, np.ones((2, 2)))[:h, :w], cfg.crop)
-    p_d = crop_probabilities(gradient_map(img), d_size)
-    centres_g = torch.multinomial(torch.from_numpy(p_g), cfg.iterations, replacement=True, generator=gen).tolist()
-    centres_d = torch.multinomial(torch.from_numpy(p_d), cfg.iterations, replacement=True, generator=gen).tolist()
+    centres_g, centres_d = _crop_centres(img, cfg.crop, d_size, cfg.iterations, gen)
     x = torch.from_numpy(img.transpose(2, 0, 1) * 2.0 - 1.0).float().to(device)  # KernelGAN works in [-1, 1]
 
     cons = _Constraints(g_net.size, device)
@@ -266,12 +280,8 @@ def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: t
         loss_d = 0.5 * (d_net(d_real[None]) - 1.0).abs().mean() + 0.5 * d_net(fake[None]).abs().mean()
         loss_d.backward()
         opt_d.step()
-        # schedule (KernelGAN's Learner)
-        if it > 0:
-            if it % cfg.lr_step == 0:
-                for opt in (opt_g, opt_d):
-                    for group in opt.param_groups:
-                        group["lr"] /= cfg.lr_drop
+        if it > 0:  # KernelGAN's Learner
+            _learning_rate_steps(it, cfg, (opt_g, opt_d))
             cons.update(it, bic)
         if it % 10 == 0:
             losses.append(float(loss_gan.detach()))
