@@ -17,6 +17,7 @@ from zssr_deploy.trainers.kernel_estimation import (
     estimate_kernel,
     kernel_psnr,
     stretch_kernel,
+    verdict,
 )
 
 FAST = KernelEstimationConfig(iterations=300)
@@ -42,11 +43,24 @@ def test_recovers_a_known_anisotropic_gaussian(blurred):
     above assuming bicubic (measured: 45.0 for one run against 33.0); the same seed gives the same kernel."""
     lr, k = blurred
     est = estimate_kernel(lr, 2, FAST)
-    assert est.kernel is not None and est.reason == "" and est.detail >= FAST.min_detail and est.agreement > 40
+    assert est.kernel is not None and est.reason == "" and est.detail >= FAST.min_detail
+    assert est.agreement >= FAST.min_agreement and len(est.runs) == 2
     got, bic = kernel_psnr(est.x2_kernel, k), kernel_psnr(bicubic_kernel(2), k)
     assert got >= 40 and got >= bic + 7, (got, bic)
     assert est.kernel.sum() == pytest.approx(1.0) and est.kernel.min() > -0.01
     np.testing.assert_array_equal(estimate_kernel(lr, 2, FAST).x2_kernel, est.x2_kernel)  # deterministic on CPU
+
+
+def test_runs_that_disagree_keep_bicubic(blurred):
+    """An image with edges, two runs' kernels: kept when they are close, not when one is twice as wide."""
+    lr, _ = blurred
+    narrow, wide, slightly = gaussian(1.0, 1.0, 0.0), gaussian(2.0, 2.0, 0.0), gaussian(1.05, 1.0, 0.0)
+    cfg = KernelEstimationConfig()
+    agreement, detail, reason = verdict(lr, [narrow, slightly], cfg)
+    assert reason == "" and agreement >= cfg.min_agreement and detail >= cfg.min_detail
+    agreement, _, reason = verdict(lr, [narrow, wide], cfg)
+    assert "disagree" in reason and agreement < cfg.min_agreement
+    assert verdict(lr, [wide], cfg)[2] == ""  # one run: nothing to compare
 
 
 def test_other_scales_come_from_the_x2_estimate(blurred):
