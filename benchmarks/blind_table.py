@@ -1,9 +1,11 @@
-"""The blind-SR table of docs/BENCHMARKS.md from the result files of one set: bicubic interpolation, ZSSR
-assuming bicubic, ZSSR with the true kernel, ZSSR with the estimated kernel, the estimate's kernel PSNR, and
-the share of the "assume bicubic" to "true kernel" gap that the estimate recovers (images present in all
-three ZSSR files only), and the estimation's seconds against the fit's.
+"""The blind-SR tables of docs/BENCHMARKS.md from the result files of one or more sets: bicubic interpolation,
+ZSSR assuming bicubic, ZSSR with the true kernel, ZSSR with the estimated kernel, the estimate's kernel PSNR,
+and the share of the "assume bicubic" to "true kernel" gap that the estimate recovers (images present in all
+three ZSSR files only), and the estimation's seconds against the fit's; with several sets, the same summary
+over all their images.
 
-    python benchmarks/blind_table.py benchmarks/results/blind_set5_x2 benchmarks/blind/set5_x2
+    python benchmarks/blind_table.py benchmarks/results/blind_set5_x2 benchmarks/blind/set5_x2 \\
+        [benchmarks/results/blind_set14_x2 benchmarks/blind/set14_x2 ...]
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from zssr_deploy.datasets import true_kernel
 from zssr_deploy.imageops.kernels import bicubic_kernel
 from zssr_deploy.trainers.kernel_estimation import kernel_psnr
 
+ROWS = ("bicubic", "none", "true", "estimate")
+
 
 def load(path: Path) -> dict:
     """The images of a result file and of its ``_part2``, ``_part3``... siblings (one set run on several cores)."""
@@ -26,40 +30,63 @@ def load(path: Path) -> dict:
     return rows
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("prefix", help="e.g. benchmarks/results/blind_set5_x2 (reads _bicubic, _none, _true, _estimate)")
-    ap.add_argument("lr_dir", help="the LR folder (its true kernels give the bicubic kernel's PSNR)")
-    ap.add_argument("--scale", type=float, default=2.0)
-    args = ap.parse_args()
-    rows = {k: load(Path(f"{args.prefix}_{k}.json")) for k in ("bicubic", "none", "true", "estimate")}
+def table(prefix: str, lr_dir: str, scale: float) -> list[dict]:
+    """Print one set's table; return its rows (PSNRs and seconds per image)."""
+    rows = {k: load(Path(f"{prefix}_{k}.json")) for k in ROWS}
     names = [n for n in rows["true"] if n in rows["none"] and n in rows["estimate"]]
     print("| image | bicubic interp. | ZSSR, bicubic assumed | ZSSR, true kernel | ZSSR, estimated kernel | "
-          "kernel PSNR (est. / bicubic) | estimation s | fit s (est. row) |")
-    print("|---|---|---|---|---|---|---|---|")
-    sums = dict.fromkeys(("bicubic", "none", "true", "estimate"), 0.0)
+          "kernel PSNR (est. / bicubic) | runs agree (dB) | estimation s | fit s (est. row) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    out = []
     for n in names:
-        v = {k: rows[k][n]["psnr_y"] for k in sums if n in rows[k]}
-        for k in sums:
-            sums[k] += v.get(k, 0.0)
-        kern = rows["estimate"][n].get("fit", {}).get("kernel", {})
-        bic_kp = kernel_psnr(bicubic_kernel(args.scale), true_kernel(args.lr_dir, n), args.scale)
-        print(f"| {n} | {v.get('bicubic', float('nan')):.2f} | {v['none']:.2f} | {v['true']:.2f} | {v['estimate']:.2f} | "
-              f"{kern.get('kernel_psnr', float('nan')):.2f} / {bic_kp:.2f} | "
-              f"{kern.get('seconds', float('nan')):.0f} | {rows['estimate'][n]['fit'].get('fit_seconds', float('nan')):.0f} |")
-    if names:
-        m = {k: sums[k] / len(names) for k in sums}
-        share = (m["estimate"] - m["none"]) / (m["true"] - m["none"]) if m["true"] != m["none"] else float("nan")
-        print(f"| **mean ({len(names)})** | {m['bicubic']:.2f} | {m['none']:.2f} | {m['true']:.2f} | {m['estimate']:.2f} | | | |")
-        print(f"\ngap true - assumed: {m['true'] - m['none']:+.2f} dB; the estimate recovers {share:.0%} of it; worst image "
-              f"against its bicubic-assumption result: "
-              f"{min(rows['estimate'][n]['psnr_y'] - rows['none'][n]['psnr_y'] for n in names):+.2f} dB")
-        est_s = [rows["estimate"][n]["fit"]["kernel"]["seconds"] for n in names]
-        fit_s = [rows["estimate"][n]["fit"]["fit_seconds"] for n in names]
-        used = sum(rows["estimate"][n]["fit"]["kernel"]["source"] == "estimated" for n in names)
-        print(f"estimation {sum(est_s):.0f} s against {sum(fit_s):.0f} s of fitting in all ({sum(est_s) / sum(fit_s):.2f}); "
-              f"longest ratio on one image {max(e / f for e, f in zip(est_s, fit_s, strict=True)):.2f}; "
-              f"estimate used on {used}/{len(names)} images")
+        v = {k: rows[k][n]["psnr_y"] for k in ROWS if n in rows[k]}
+        fit = rows["estimate"][n]["fit"]
+        kern = fit["kernel"]
+        bic_kp = kernel_psnr(bicubic_kernel(scale), true_kernel(lr_dir, n), scale)
+        used = "" if kern["source"] == "estimated" else " (bicubic kept)"
+        print(f"| {n} | {v.get('bicubic', float('nan')):.2f} | {v['none']:.2f} | {v['true']:.2f} | {v['estimate']:.2f}{used} | "
+              f"{kern.get('kernel_psnr', float('nan')):.2f} / {bic_kp:.2f} | {kern.get('agreement_db', float('nan')):.1f} | "
+              f"{kern['seconds']:.0f} | {fit['fit_seconds']:.0f} |")
+        out.append({**v, "name": n, "est_s": kern["seconds"], "fit_s": fit["fit_seconds"],
+                    "used": kern["source"] == "estimated"})
+    if out:
+        m = {k: sum(r.get(k, 0.0) for r in out) / len(out) for k in ROWS}
+        print(f"| **mean ({len(out)})** | {m['bicubic']:.2f} | {m['none']:.2f} | {m['true']:.2f} | {m['estimate']:.2f} | | | | |")
+    return out
+
+
+def summary(rows: list[dict]) -> None:
+    """The acceptance numbers over ``rows``: gap recovered, worst image, estimation against fit seconds."""
+    m = {k: sum(r[k] for r in rows) / len(rows) for k in ("none", "true", "estimate")}
+    share = (m["estimate"] - m["none"]) / (m["true"] - m["none"]) if m["true"] != m["none"] else float("nan")
+    worst = min(rows, key=lambda r: r["estimate"] - r["none"])
+    print(f"\n{len(rows)} images: assumed {m['none']:.2f}, true {m['true']:.2f}, estimated {m['estimate']:.2f}; "
+          f"gap true - assumed {m['true'] - m['none']:+.2f} dB, the estimate recovers {share:.0%} of it; worst image "
+          f"against its bicubic-assumption result: {worst['name']} {worst['estimate'] - worst['none']:+.2f} dB")
+    est_s, fit_s = sum(r["est_s"] for r in rows), sum(r["fit_s"] for r in rows)
+    print(f"estimation {est_s:.0f} s against {fit_s:.0f} s of fitting in all ({est_s / fit_s:.2f}); longest ratio on "
+          f"one image {max(r['est_s'] / r['fit_s'] for r in rows):.2f}; estimate used on "
+          f"{sum(r['used'] for r in rows)}/{len(rows)} images")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", nargs="+", metavar="PREFIX LR_DIR",
+                    help="pairs: result prefix (reads _bicubic, _none, _true, _estimate) and its LR folder")
+    ap.add_argument("--scale", type=float, default=2.0)
+    args = ap.parse_args()
+    if len(args.sets) % 2:
+        ap.error("give PREFIX LR_DIR pairs")
+    everything = []
+    for prefix, lr_dir in zip(args.sets[::2], args.sets[1::2], strict=True):
+        print(f"\n**{Path(prefix).name}**\n")
+        rows = table(prefix, lr_dir, args.scale)
+        if rows:
+            summary(rows)
+        everything += rows
+    if len(args.sets) > 2 and everything:
+        print("\n**all sets**")
+        summary(everything)
 
 
 if __name__ == "__main__":
