@@ -77,9 +77,10 @@ def test_estimate_kernel_and_fit_with_the_estimate(tmp_path, photo):
     r = run("fit-and-run", lr, "-o", tmp_path / "sr.png", "--kernel", "estimate", "--preset", "given-kernel",
             "--max-iters", "3", "--kernel-iters", "30", "--device", "cpu", "--save-model", tmp_path / "m.onnx")
     assert r.exit_code == 0, r.output
-    assert "kernel: estimated" in r.output or "kernel: bicubic" in r.output
+    assert ("kernel: estimated" in r.output or "kernel: bicubic" in r.output) and "runs agree to" in r.output
     training = ZSSRModel(tmp_path / "m.onnx").metadata.training
     assert training["kernel_estimate"]["source"] in ("estimated", "bicubic (estimate rejected)")
+    assert {"agreement_db", "detail", "seconds"} <= set(training["kernel_estimate"])
     write_image(tmp_path / "tiny.png", photo[:60, :80])
     r = run("estimate-kernel", tmp_path / "tiny.png", "-o", tmp_path / "t.npy")
     assert one_error_line(r) and "at least 64 pixels" in r.output and not (tmp_path / "t.npy").exists()

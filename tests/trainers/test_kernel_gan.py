@@ -63,3 +63,14 @@ def test_postprocessing_zeroes_weak_taps_and_normalises():
     out = postprocess_kernel(k, keep_taps=20)
     assert out.sum() == np.float64(1.0) or abs(out.sum() - 1) < 1e-12
     assert out[0, 0] == 0 and out[12, 12] == 0 and (out[4:9, 4:9] > 0).sum() >= 20
+
+
+def test_a_gray_image_trains():
+    """One channel (a gray photo): crop weights from the channel itself, D built for one channel."""
+    from zssr_deploy.samples import load_sample
+    from zssr_deploy.trainers.kernel_gan import fit_kernel_gan
+
+    gray = load_sample("astronaut", 96).mean(2, keepdims=True).astype(np.float64)
+    assert gradient_map(gray).shape == (96, 96)
+    k, losses = fit_kernel_gan(gray, KernelGANConfig(iterations=3), 0, torch.device("cpu"))
+    assert k.shape == (13, 13) and np.isfinite(k).all() and len(losses) == 1

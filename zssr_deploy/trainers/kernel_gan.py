@@ -99,7 +99,8 @@ def _clip_extreme(a: np.ndarray, percent: float) -> np.ndarray:
 def gradient_map(image: np.ndarray, window: int = 5, percent: float = 0.97) -> np.ndarray:
     """Where the image has strong gradients (KernelGAN's crop weights), mean 1: the strongest 3 % of |dx|, |dy|
     and the gradient magnitude, each normalised, summed and box-blurred."""
-    gy, gx = np.gradient(image @ np.array([0.299, 0.587, 0.114]))
+    gray = image @ np.array([0.299, 0.587, 0.114]) if image.shape[2] == 3 else image.mean(2)
+    gy, gx = np.gradient(gray)
     mag, gx, gy = np.hypot(gx, gy), np.abs(gx), np.abs(gy)
     parts = [_clip_extreme(_pad_edges(g, window), percent) for g in (gx, gy, mag)]
     comb = sum(p / max(p.sum(), 1e-12) for p in parts)
