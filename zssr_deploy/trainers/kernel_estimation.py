@@ -3,8 +3,8 @@
 The estimator is KernelGAN (:mod:`.kernel_gan`, Bell-Kligler, Shocher & Irani 2019): the right kernel is the one
 whose downscaling of the image keeps the image's own distribution of small patches (patches recur across scales
 in natural images), learnt adversarially against a discriminator that sees 7x7 patches. Two runs with different
-seeds are averaged (their centres of mass aligned): on scikit-image photos the average was closer to the true
-kernel than either run (docs/BENCHMARKS.md), since runs of a GAN vary. It replaced a non-adversarial estimator
+seeds are averaged (their centres of mass aligned): runs of a GAN vary, and on scikit-image photos the average
+scored above the two runs' mean kernel PSNR on every photo (docs/BENCHMARKS.md). It replaced a non-adversarial estimator
 (an anisotropic Gaussian fitted by the sliced Wasserstein distance between patch sets), which recovered 3 % of
 the true kernel's gain on Set5 x2 and lost up to 3.9 dB on some images (its estimates were too wide).
 
@@ -67,8 +67,8 @@ class KernelEstimationConfig:
     """Below this many 8-bit levels of smoothed standard deviation the image counts as flat (or only noise)."""
     min_agreement: float = 44.0
     """Kernel PSNR (dB) the first two runs' kernels must reach between them: runs that disagree are not trusted
-    (scikit-image photos: 40.9 on brick, whose estimates were 1.5 and 2.1 times too wide, 46.0 to 63.6 on the
-    five others measured)."""
+    (scikit-image photos: 40.9-43.3 on the three whose averaged estimates were 1.7-1.8 times too wide, 48.1-67.0
+    on the eight others)."""
     seed: int = 0
     """Seeds every random draw (weights, crops, noise): the same image and seed give the same kernel."""
     device: str = "cpu"
