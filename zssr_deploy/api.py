@@ -425,7 +425,8 @@ class ZSSRUpscaler:
 
 
 def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale: str | float = 2.0, seed: int = 0,
-                         png: str | Path | None = None, overwrite: bool = False, iterations: int = 3000,
+                         png: str | Path | None = None, overwrite: bool = False,
+                         iterations: int | None = None,
                          progress: Callable[[int, int], None] | None = None):
     """Estimate an image's downscaling kernel and write it (``.npy``, or ``.mat`` with variable ``Kernel``), and
     optionally a magnified picture of it. When the estimate is rejected (a flat image, or one without edges), MATLAB
@@ -440,8 +441,8 @@ def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale:
     if png is not None:
         check_image_path(png, overwrite)
     pair = parse_scale(scale)
-    found = estimate_kernel(read_image(input_path).pixels, pair, KernelEstimationConfig(iterations, seed=seed),
-                            progress)
+    settings = KernelEstimationConfig(seed=seed) if iterations is None else KernelEstimationConfig(iterations, seed=seed)
+    found = estimate_kernel(read_image(input_path).pixels, pair, settings, progress)
     kernel = found.kernel if found.kernel is not None else bicubic_kernel(pair)
     write_kernel(output_path, kernel, overwrite)
     if png is not None:

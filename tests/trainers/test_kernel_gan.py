@@ -23,7 +23,7 @@ def test_composed_kernel_equals_the_layered_generator():
     target = torch.rand(3, 1, 14, 14, dtype=torch.float64)
 
     layered = g.layered(x)
-    composed = Generator.apply(x[:, 0], g.kernel())[:, None]
+    composed = Generator.downscale(x[:, 0], g.kernel())[:, None]
     assert layered.shape == composed.shape == (3, 1, 14, 14)
     torch.testing.assert_close(composed, layered, rtol=1e-10, atol=1e-14)
 

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ..console import ProgressBars
+from ..trainers.config import ZSSRConfig
 from .app import PROVIDERS, main, user_errors
 from .options import config_from, fit_options, training_options
 
@@ -167,7 +168,8 @@ def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **o
 @click.option("--scale", default="2", show_default=True, help="Factor the image was downscaled by: S or SY,SX.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--png", type=click.Path(dir_okay=False), default=None, help="Also write a magnified picture of it.")
-@click.option("--iters", "iterations", type=click.IntRange(min=1), default=3000, show_default=True,
+@click.option("--iters", "iterations", type=click.IntRange(min=1), default=ZSSRConfig.kernel_estimation_iters,
+              show_default=True,
               help="KernelGAN's training steps.")
 @click.option("--overwrite", is_flag=True, help="Replace the outputs if they exist.")
 @user_errors

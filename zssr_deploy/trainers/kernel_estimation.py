@@ -11,8 +11,8 @@ the true kernel's gain on Set5 x2 and lost up to 3.9 dB on some images (its esti
 Runs that disagree are not trusted either: when the first two runs' kernels are further apart than
 ``min_agreement`` (kernel PSNR between them), the bicubic assumption is kept.
 
-An image without edges carries no evidence about the kernel (blurring a smooth image hardly changes it), and
-KernelGAN then still returns a kernel, consistently and wrongly wide. So the estimate is used only when the
+An image without edges carries no evidence about the kernel (blurring a smooth image hardly changes it), yet
+KernelGAN still returns a kernel for it. So the estimate is used only when the
 image has edges at the scales a kernel acts on: the 99th percentile of its band-pass detail (gray image,
 difference of Gaussians of sigma 0.7 and 1.5 pixels, in 8-bit levels) must reach ``min_detail``, and its
 smoothed contrast ``min_structure`` (pure noise has detail but no structure). Otherwise the result says
@@ -62,7 +62,7 @@ class KernelEstimationConfig:
     """KernelGAN's other settings (the authors' defaults); ``iterations`` above overrides its own."""
     min_detail: float = 4.0
     """The 99th percentile of the image's band-pass detail (8-bit levels) below which it has no edges to learn
-    from (scikit-image photos: 4.9 to 30; smooth gradients, blurry blobs, the dark retina photo, noise: 0.5-2.6)."""
+    from (scikit-image photos: 4.9 to 30, except the dark retina photo's 1.9: docs/BENCHMARKS.md)."""
     min_structure: float = 2.0
     """Below this many 8-bit levels of smoothed standard deviation the image counts as flat (or only noise)."""
     min_agreement: float = 44.0
@@ -179,7 +179,8 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
             step = None if progress is None else (lambda i, _n, d=done: progress(d + i, total))
             raw, run_losses = fit_kernel_gan(img, gan, config.seed + run, device, step)
             kernels.append(_centred(postprocess_kernel(raw, gan.keep_taps)))
-            losses = losses or run_losses
+            if run == 0:
+                losses = run_losses
     finally:
         torch.use_deterministic_algorithms(deterministic)
     x2 = np.mean(kernels, axis=0)

@@ -143,7 +143,7 @@ class Generator(nn.Module):
         return x
 
     @staticmethod
-    def apply(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    def downscale(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
         """Downscale ``(C, H, W)`` crops by 2 with ``kernel`` (valid correlation, every second pixel)."""
         return F.conv2d(x[:, None], kernel[None, None], stride=2)[:, 0]
 
@@ -194,7 +194,7 @@ class _Constraints:
         ref = ref[:, sr // 2 : ref.shape[1] - sr // 2 - sr % 2, sc // 2 : ref.shape[2] - sc // 2 - sc % 2]
         return F.mse_loss(g_out, ref)
 
-    def loss(self, k: torch.Tensor, g_in: torch.Tensor, g_out: torch.Tensor) -> tuple[torch.Tensor, float]:
+    def loss(self, k: torch.Tensor, g_in: torch.Tensor, g_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         bic = self.bicubic_loss(g_in, g_out)
         total = self.w_bicubic * bic + self.w_sum * (k.sum() - 1).abs() + self.w_bound * (k * self.mask).abs().mean()
         if self.w_centre:
@@ -202,13 +202,14 @@ class _Constraints:
             total = total + self.w_centre * ((com - self.centre) ** 2).mean()
         if self.w_sparse:
             total = total + self.w_sparse * (k.abs() ** 0.2).mean()
-        return total, float(bic.detach())
+        return total, bic.detach()
 
-    def update(self, it: int, bicubic_loss: float) -> None:
+    def update(self, it: int, bicubic_loss: torch.Tensor) -> None:
         """KernelGAN's Learner: once G is near bicubic three times in a row, the bicubic weight drops by 100x
-        every 200 iterations; when it is below 5e-3 the centre and sparsity terms come in."""
+        every 200 iterations; when it is below 5e-3 the centre and sparsity terms come in. (The bicubic loss is
+        read back from the device only until then.)"""
         if not self.close:
-            if bicubic_loss < 0.4:
+            if float(bicubic_loss) < 0.4:
                 self.close_count += 1
                 self.close = self.close_count > 2
             else:
@@ -256,6 +257,8 @@ def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: t
     h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
     img = np.ascontiguousarray(image[:h, :w], dtype=np.float64)
     gen = torch.Generator().manual_seed(seed)
+    # the per-step noise is drawn on the training device (on the CPU from the same stream as the crops)
+    noise = gen if device.type == "cpu" else torch.Generator(device=device).manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         g_net = Generator(cfg).to(device)
@@ -271,11 +274,11 @@ def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: t
     for it in range(cfg.iterations):
         g_in = _crop(x, centres_g[it], cfg.crop)
         d_real = _crop(x, centres_d[it], d_size)
-        d_real = d_real + 2.0 / 255.0 * torch.randn(d_real.shape, generator=gen).to(device)  # noise on [0, 1]
+        d_real = d_real + 2.0 / 255.0 * torch.randn(d_real.shape, generator=noise, device=device)  # noise on [0, 1]
         # G step: fool D, under the kernel constraints
         opt_g.zero_grad(set_to_none=True)
         k = g_net.kernel()
-        g_out = Generator.apply(g_in, k)
+        g_out = Generator.downscale(g_in, k)
         loss_gan = (d_net(g_out[None]) - 1.0).abs().mean()
         loss_k, bic = cons.loss(k, g_in, g_out)
         (loss_gan + loss_k).backward()
@@ -283,8 +286,8 @@ def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: t
         # D step: real crops -> 1, G's (noisy, detached) output -> 0
         opt_d.zero_grad(set_to_none=True)
         with torch.no_grad():
-            fake = Generator.apply(g_in, g_net.kernel())
-            fake = fake + torch.randn(fake.shape, generator=gen).to(device) / 255.0
+            fake = Generator.downscale(g_in, g_net.kernel())
+            fake = fake + torch.randn(fake.shape, generator=noise, device=device) / 255.0
         loss_d = 0.5 * (d_net(d_real[None]) - 1.0).abs().mean() + 0.5 * d_net(fake[None]).abs().mean()
         loss_d.backward()
         opt_d.step()
