@@ -4,7 +4,8 @@
         --port-dir PORT --tf-python PORT_VENV/bin/python [--gradual] [--seed 0]
     python benchmarks/released_code.py --table out.json [more.json ...]     # Markdown rows and the mean
     python benchmarks/released_code.py --end-to-end ../shared/data/Set5/bird.png --json out.json \
-        --port-dir PORT --tf-python PORT_VENV/bin/python                   # wall time, side by side
+        --port-dir PORT --tf-python PORT_VENV/bin/python [--seed 0]        # wall time, side by side
+    python benchmarks/released_code.py --end-to-end-table out.json          # its runs (one per seed) and means
 
 ``--end-to-end``: the released code and ``zssr-deploy fit-and-run`` (defaults, ``--threads 1``) started at the
 same moment on the same LR PNG (rgb protocol), one core each, each timed from command start to its output
@@ -64,8 +65,17 @@ cv2.imwrite(sys.argv[2], np.round(np.clip(sr, 0, 1) * 255).astype(np.uint8)[...,
 """
 
 
+def _runs(path: Path) -> list[dict]:
+    """The runs recorded in an ``--end-to-end`` file (one run per seed; an older file holds one run)."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    return data["runs"] if "runs" in data else [data]
+
+
 def end_to_end(hr_path: Path, json_out: Path, port_dir: Path, tf_python: str, seed: int) -> None:
-    """The released code against ``zssr-deploy fit-and-run``, side by side (see the module docstring)."""
+    """The released code against ``zssr-deploy fit-and-run``, side by side (see the module docstring); the run
+    joins the others in ``json_out``, and a seed already there is skipped (``--resume`` by seed)."""
     import shutil
     import sys
 
@@ -76,6 +86,10 @@ def end_to_end(hr_path: Path, json_out: Path, port_dir: Path, tf_python: str, se
     from zssr_deploy.files import write_bytes_atomic
     from zssr_deploy.io import read_image, write_image
 
+    runs = _runs(json_out)
+    if any(r["seed"] == seed and r["image"] == hr_path.name for r in runs):
+        print(f"{json_out}: seed {seed} on {hr_path.name} already recorded")
+        return
     cli = shutil.which("zssr-deploy") or str(Path(sys.executable).with_name("zssr-deploy"))
     with tempfile.TemporaryDirectory() as d:
         hr = mod_crop(read_image(hr_path).pixels, 2)
@@ -102,8 +116,34 @@ def end_to_end(hr_path: Path, json_out: Path, port_dir: Path, tf_python: str, se
         print(f"released / fit-and-run ({run}): {rel['wall_s'] / r['wall_s']:.1f}x faster, "
               f"PSNR {r['psnr'] - rel['psnr']:+.3f} dB")
     result = {"cpu": cpu_model(), "image": hr_path.name, "seed": seed, "released": rel, "fit_and_run": ours}
-    write_bytes_atomic(json_out, (json.dumps(result, indent=1) + "\n").encode(), overwrite=True)
+    runs = _runs(json_out) + [result]
+    write_bytes_atomic(json_out, (json.dumps({"runs": runs}, indent=1) + "\n").encode(), overwrite=True)
     print(f"on {result['cpu']}")
+
+
+def end_to_end_table(path: Path) -> None:
+    """One Markdown row per recorded seed, then the means: wall times, speed-ups, PSNRs and their difference."""
+    runs = sorted(_runs(path), key=lambda r: r["seed"])
+    print(f"{path}: {', '.join(sorted({r['cpu'] for r in runs}))}, {runs[0]['image']}\n")
+    print("| seed | released: s / PSNR | fit-and-run cold: s / PSNR | warm: s | speed-up cold / warm | PSNR ours - released |")
+    print("|---|---|---|---|---|---|")
+    for r in runs:
+        rel, cold, warm = r["released"], r["fit_and_run"]["cold cache"], r["fit_and_run"]["warm cache"]
+        print(f"| {r['seed']} | {rel['wall_s']:.1f} / {rel['psnr']:.3f} | {cold['wall_s']:.1f} / {cold['psnr']:.3f} | "
+              f"{warm['wall_s']:.1f} | {rel['wall_s'] / cold['wall_s']:.1f}x / {rel['wall_s'] / warm['wall_s']:.1f}x | "
+              f"{warm['psnr'] - rel['psnr']:+.3f} |")
+    rel_t = np.array([r["released"]["wall_s"] for r in runs])
+    cold_t = np.array([r["fit_and_run"]["cold cache"]["wall_s"] for r in runs])
+    warm_t = np.array([r["fit_and_run"]["warm cache"]["wall_s"] for r in runs])
+    rel_p = np.array([r["released"]["psnr"] for r in runs])
+    ours_p = np.array([r["fit_and_run"]["warm cache"]["psnr"] for r in runs])
+    ddof = 1 if len(runs) > 1 else 0  # one seed: no spread to show (printed as 0)
+    sem = np.sqrt(rel_p.var(ddof=ddof) / len(runs) + ours_p.var(ddof=ddof) / len(runs))
+    print(f"\nmean of {len(runs)} seeds: released {rel_t.mean():.1f} s / {rel_p.mean():.3f} dB (sd {rel_p.std(ddof=ddof):.3f}), "
+          f"fit-and-run {cold_t.mean():.1f} s cold, {warm_t.mean():.1f} s warm / {ours_p.mean():.3f} dB "
+          f"(sd {ours_p.std(ddof=ddof):.3f}); speed-up {rel_t.sum() / cold_t.sum():.2f}x cold, "
+          f"{rel_t.sum() / warm_t.sum():.2f}x warm; PSNR difference {ours_p.mean() - rel_p.mean():+.3f} dB "
+          f"(standard error {sem:.3f})")
 
 
 def released_upscaler(port_dir: Path, tf_python: str, gradual: bool, seed: int, log: dict):
@@ -150,6 +190,7 @@ def main() -> None:
     ap.add_argument("--worker", nargs=3, metavar=("LR", "SR", "LOG"))
     ap.add_argument("--end-to-end", type=Path, metavar="HR_IMAGE", help="side-by-side wall time on one image")
     ap.add_argument("--json", type=Path, help="with --end-to-end: where to record it")
+    ap.add_argument("--end-to-end-table", type=Path, metavar="JSON", help="print an --end-to-end file's runs")
     ap.add_argument("--table", nargs="+", type=Path, metavar="JSON", help="print the results of these files")
     ap.add_argument("--gradual", action="store_true", help="the released X2_GRADUAL_IDEAL_CONF (6 steps)")
     ap.add_argument("--seed", type=int, default=0)
@@ -161,6 +202,9 @@ def main() -> None:
     a = ap.parse_args()
     if a.worker:
         worker(*a.worker, gradual=a.gradual, seed=a.seed)
+        return
+    if a.end_to_end_table:
+        end_to_end_table(a.end_to_end_table)
         return
     if a.table:
         print_table(a.table)
