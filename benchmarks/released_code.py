@@ -116,8 +116,7 @@ def end_to_end(hr_path: Path, json_out: Path, port_dir: Path, tf_python: str, se
         print(f"released / fit-and-run ({run}): {rel['wall_s'] / r['wall_s']:.1f}x faster, "
               f"PSNR {r['psnr'] - rel['psnr']:+.3f} dB")
     result = {"cpu": cpu_model(), "image": hr_path.name, "seed": seed, "released": rel, "fit_and_run": ours}
-    runs = _runs(json_out) + [result]
-    write_bytes_atomic(json_out, (json.dumps({"runs": runs}, indent=1) + "\n").encode(), overwrite=True)
+    write_bytes_atomic(json_out, (json.dumps({"runs": runs + [result]}, indent=1) + "\n").encode(), overwrite=True)
     print(f"on {result['cpu']}")
 
 

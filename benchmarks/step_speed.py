@@ -107,6 +107,8 @@ def main() -> None:
     ap.add_argument("--tf-python", help="the released code's interpreter (with --port-dir)")
     ap.add_argument("--port-dir", help="the released code's port (see released_code.py)")
     args = ap.parse_args()
+    if bool(args.tf_python) != bool(args.port_dir):
+        ap.error("--tf-python and --port-dir go together")
     if args.threads:
         torch.set_num_threads(args.threads)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
