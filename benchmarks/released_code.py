@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -57,12 +58,18 @@ def worker(lr_path: str, sr_path: str, log_path: str, gradual: bool, seed: int) 
 
 
 RELEASED_PNG = """
-import sys, cv2, numpy as np
+import sys, json, cv2, numpy as np
 from released_zssr import ZSSR, Config
 lr = cv2.imread(sys.argv[1], cv2.IMREAD_COLOR)[..., ::-1].astype(np.float64) / 255.0
-sr = ZSSR(lr, Config(), seed=int(sys.argv[3])).run()
+z = ZSSR(lr, Config(), seed=int(sys.argv[3]))
+sr = z.run()
 cv2.imwrite(sys.argv[2], np.round(np.clip(sr, 0, 1) * 255).astype(np.uint8)[..., ::-1])
+open(sys.argv[4], "w").write(json.dumps(z.log))
 """
+
+#: the closing lines of ``fit-and-run`` (cli/summary): iterations, and each phase's seconds
+SUMMARY_ITERS = re.compile(r": (\d+) iterations")
+SUMMARY_TIMES = re.compile(r"time: training ([\d.]+) s, export ([\d.]+) s.*inference ([\d.]+) s")
 
 
 def _runs(path: Path) -> list[dict]:
@@ -96,21 +103,31 @@ def end_to_end(hr_path: Path, json_out: Path, port_dir: Path, tf_python: str, se
         write_image(f"{d}/lr.png", rgb_protocol_lr(hr, 2))
         one = {**os.environ, "OMP_NUM_THREADS": "1", "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
         t0 = time.perf_counter()
-        released = subprocess.Popen([tf_python, "-c", RELEASED_PNG, f"{d}/lr.png", f"{d}/released.png", str(seed)],
+        released = subprocess.Popen([tf_python, "-c", RELEASED_PNG, f"{d}/lr.png", f"{d}/released.png", str(seed),
+                                     f"{d}/released.json"],
                                     cwd=port_dir, env={**one, "PYTHONPATH": str(port_dir.resolve())},
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         ours = {}
         for run in ("cold cache", "warm cache"):
             t = time.perf_counter()
-            subprocess.run([cli, "-q", "fit-and-run", f"{d}/lr.png", "-o", f"{d}/{run}.png", "--threads", "1",
-                            "--seed", str(seed)], check=True, env={**one, "ZSSR_DEPLOY_CACHE": f"{d}/cache"})
-            ours[run] = {"wall_s": round(time.perf_counter() - t, 1),
-                         "psnr": round(score_output(read_image(f"{d}/{run}.png").pixels, hr, 2)[0], 3)}
+            # not a terminal, so the CLI prints plain lines and its closing summary, read back below
+            out = subprocess.run([cli, "fit-and-run", f"{d}/lr.png", "-o", f"{d}/{run}.png", "--threads", "1",
+                                  "--seed", str(seed)], check=True, capture_output=True, text=True,
+                                 env={**one, "ZSSR_DEPLOY_CACHE": f"{d}/cache"})
+            wall = round(time.perf_counter() - t, 1)
+            text = out.stdout + out.stderr
+            iters, times = SUMMARY_ITERS.search(text), SUMMARY_TIMES.search(text)
+            if not (iters and times):
+                raise SystemExit(f"fit-and-run's summary not found in its output:\n{text[-2000:]}")
+            ours[run] = {"wall_s": wall, "psnr": round(score_output(read_image(f"{d}/{run}.png").pixels, hr, 2)[0], 3),
+                         "iterations": int(iters.group(1)), "training_s": float(times.group(1)),
+                         "export_s": float(times.group(2)), "inference_s": float(times.group(3))}
             print(f"fit-and-run, {run}: {ours[run]}", flush=True)
         if released.wait() != 0:
             raise SystemExit("the released code failed")
         rel = {"wall_s": round(time.perf_counter() - t0, 1),
-               "psnr": round(score_output(read_image(f"{d}/released.png").pixels, hr, 2)[0], 3)}
+               "psnr": round(score_output(read_image(f"{d}/released.png").pixels, hr, 2)[0], 3),
+               "iterations": sum(s["iterations"] for s in json.loads(Path(f"{d}/released.json").read_text()))}
     print(f"released code: {rel}")
     for run, r in ours.items():
         print(f"released / fit-and-run ({run}): {rel['wall_s'] / r['wall_s']:.1f}x faster, "
@@ -143,6 +160,24 @@ def end_to_end_table(path: Path) -> None:
           f"(sd {ours_p.std(ddof=ddof):.3f}); speed-up {rel_t.sum() / cold_t.sum():.2f}x cold, "
           f"{rel_t.sum() / warm_t.sum():.2f}x warm; PSNR difference {ours_p.mean() - rel_p.mean():+.3f} dB "
           f"(standard error {sem:.3f})")
+    timed = [r for r in runs if "iterations" in r["released"]]
+    if not timed:
+        return
+    # the speed-up is (released iterations / ours) x (released seconds per iteration / ours): which of the two
+    # it comes from (the released code's wall time covers its start-up and final inference too)
+    print("\n| seed | iterations: released / ours | released: wall s per iteration | ours: training s per iteration "
+          "| ours (warm): training / export / inference s |\n|---|---|---|---|---|")
+    for r in timed:
+        rel, warm = r["released"], r["fit_and_run"]["warm cache"]
+        print(f"| {r['seed']} | {rel['iterations']} / {warm['iterations']} | {rel['wall_s'] / rel['iterations']:.3f} | "
+              f"{warm['training_s'] / warm['iterations']:.3f} | {warm['training_s']:.1f} / {warm['export_s']:.1f} / "
+              f"{warm['inference_s']:.1f} |")
+    it_rel = sum(r["released"]["iterations"] for r in timed)
+    it_ours = sum(r["fit_and_run"]["warm cache"]["iterations"] for r in timed)
+    per_rel = sum(r["released"]["wall_s"] for r in timed) / it_rel
+    per_ours = sum(r["fit_and_run"]["warm cache"]["training_s"] for r in timed) / it_ours
+    print(f"\nover {len(timed)} seeds: iterations released / ours {it_rel / it_ours:.2f}, seconds per iteration "
+          f"released (wall) / ours (training) {per_rel / per_ours:.2f}")
 
 
 def released_upscaler(port_dir: Path, tf_python: str, gradual: bool, seed: int, log: dict):
