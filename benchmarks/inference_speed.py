@@ -39,7 +39,7 @@ print(out.shape[0], out.shape[1], round(time.perf_counter() - t, 1),
 """
 
 
-def conv_peak(threads: int, side: int = 512, repeats: int = 5) -> float:
+def ort_conv_peak(threads: int, side: int = 512, repeats: int = 5) -> float:
     """This machine's convolution peak as ONNX Runtime reaches it: GFLOP/s of one 64->64 3x3 Conv (the
     network's main layer) on a 1x64xSIDExSIDE input, same threads, best of ``repeats``."""
     import onnxruntime as ort
@@ -83,7 +83,7 @@ def peak_report(pipe: ZSSRPipeline, path: str, side: int, threads: int) -> None:
     img = np.random.default_rng(0).random((side, side, 3), dtype=np.float32)
     model.run(img[:256, :256])  # warm-up
     seconds = _timed(lambda: model.run(img))
-    flops, peak = pipeline_flops(pipe, side), conv_peak(threads)
+    flops, peak = pipeline_flops(pipe, side), ort_conv_peak(threads)
     achieved = flops / seconds / 1e9
     print(f"{side}x{side} -> {2 * side}x{2 * side}, ONNX Runtime CPU, {threads or 'default'} threads: {seconds:.1f} s, "
           f"{flops / 1e12:.2f} TFLOP of convolutions -> {achieved:.1f} GFLOP/s")

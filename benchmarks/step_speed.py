@@ -74,7 +74,7 @@ def step_ms(size: int, steps: int, bf16: bool, channels_last: bool) -> float:
 
 
 @torch.no_grad()
-def conv_peak(size: int, bf16: bool, repeats: int = 5, calls: int = 10) -> float:
+def torch_conv_peak(size: int, bf16: bool, repeats: int = 5, calls: int = 10) -> float:
     """GFLOP/s of one 64->64 3x3 convolution forward at ``size`` x ``size`` (channels_last; bf16 tensors or
     fp32), best of ``repeats`` batches of ``calls``."""
     dtype = torch.bfloat16 if bf16 else torch.float32
@@ -118,7 +118,7 @@ def main() -> None:
     gflop = step_flops(args.size) / 1e9
     print(f"{cpu_model()}; {threads} threads, native bf16: {bf16_supported(torch.device('cpu'))}; "
           f"{args.size}x{args.size} crop, {gflop:.2f} GFLOP of convolution per step")
-    peaks = {p: conv_peak(args.size, p == "bf16") for p in ("fp32", "bf16")}
+    peaks = {p: torch_conv_peak(args.size, p == "bf16") for p in ("fp32", "bf16")}
     for p, v in peaks.items():
         print(f"peak {p}: one 64->64 3x3 convolution {v:7.1f} GFLOP/s")
     print(f"peak bf16 / fp32: {peaks['bf16'] / peaks['fp32']:.2f}")

@@ -141,9 +141,10 @@ ESTIMATE = "estimate"
 def estimate_for(lr: np.ndarray, config: ZSSRConfig, progress: Callable[[int, int], None] | None = None):
     """Estimate the kernel of ``lr`` for the config's final scale, with its seed, device and iterations."""
     from .trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel
+    from .trainers.kernel_gan import KernelGANConfig
 
-    settings = KernelEstimationConfig(iterations=config.kernel_estimation_iters, seed=config.seed,
-                                      device=config.device)
+    settings = KernelEstimationConfig(gan=KernelGANConfig(iterations=config.kernel_estimation_iters),
+                                      seed=config.seed, device=config.device)
     return estimate_kernel(lr, config.final_scale, settings, progress)
 
 
@@ -436,12 +437,14 @@ def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale:
     from .imageops.kernels import bicubic_kernel, kernel_picture
     from .trainers.config import parse_scale
     from .trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel
+    from .trainers.kernel_gan import KernelGANConfig
 
     check_output_path(output_path, overwrite, (".npy", ".mat"))
     if png is not None:
         check_image_path(png, overwrite)
     pair = parse_scale(scale)
-    settings = KernelEstimationConfig(seed=seed) if iterations is None else KernelEstimationConfig(iterations, seed=seed)
+    gan = KernelGANConfig() if iterations is None else KernelGANConfig(iterations=iterations)
+    settings = KernelEstimationConfig(gan=gan, seed=seed)
     found = estimate_kernel(read_image(input_path).pixels, pair, settings, progress)
     kernel = found.kernel if found.kernel is not None else bicubic_kernel(pair)
     write_kernel(output_path, kernel, overwrite)

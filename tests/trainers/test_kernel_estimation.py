@@ -19,8 +19,9 @@ from zssr_deploy.trainers.kernel_estimation import (
     stretch_kernel,
     verdict,
 )
+from zssr_deploy.trainers.kernel_gan import KernelGANConfig
 
-FAST = KernelEstimationConfig(iterations=300)
+FAST = KernelEstimationConfig(gan=KernelGANConfig(iterations=300))
 
 
 def gaussian(s1, s2, theta, n=11, mean=5.5):
@@ -83,7 +84,7 @@ def _flat(kind: str) -> np.ndarray:
 @pytest.mark.parametrize(("image", "why"), [("constant", "flat"), ("noise", "flat"), ("ramp", "no edges")])
 def test_flat_image_falls_back_to_bicubic(image, why):
     """KernelGAN returns some kernel for any image: for these the image checks decide."""
-    est = estimate_kernel(_flat(image), 2, KernelEstimationConfig(iterations=20))
+    est = estimate_kernel(_flat(image), 2, KernelEstimationConfig(gan=KernelGANConfig(iterations=20)))
     assert est.kernel is None and why in est.reason and est.summary()["source"].startswith("bicubic")
     assert est.x2_kernel.sum() == pytest.approx(1.0)  # the estimate itself is still there, for inspection
 

@@ -30,7 +30,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -54,12 +54,10 @@ class KernelEstimationConfig:
     """Settings of :func:`estimate_kernel`: KernelGAN's own, the number of runs, and the flat-image check's
     thresholds (chosen on scikit-image photos and synthetic flat images, never on benchmark images)."""
 
-    iterations: int = 3000
-    """KernelGAN's training steps per run (its default)."""
     runs: int = 2
     """KernelGAN runs (seeds ``seed``, ``seed + 1``, ...) whose kernels are averaged."""
     gan: KernelGANConfig = KernelGANConfig()
-    """KernelGAN's other settings (the authors' defaults); ``iterations`` above overrides its own."""
+    """KernelGAN's settings per run (the authors' defaults), its training steps (``gan.iterations``) included."""
     min_detail: float = 4.0
     """The 99th percentile of the image's band-pass detail (8-bit levels) below which it has no edges to learn
     from (scikit-image photos: 4.9 to 30, except the dark retina photo's 1.9: docs/BENCHMARKS.md)."""
@@ -167,15 +165,15 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
     img = np.clip(img, 0.0, 1.0)
     t0 = time.perf_counter()
     device = resolve_device(config.device)
-    gan = replace(config.gan, iterations=config.iterations)
-    total = config.runs * config.iterations
+    gan = config.gan
+    total = config.runs * gan.iterations
     kernels, losses = [], []
     # exact repeatability on the CPU needs torch's deterministic kernels (parallel accumulation otherwise)
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(deterministic or device.type == "cpu")
     try:
         for run in range(config.runs):
-            done = run * config.iterations
+            done = run * gan.iterations
             step = None if progress is None else (lambda i, _n, d=done: progress(d + i, total))
             raw, run_losses = fit_kernel_gan(img, gan, config.seed + run, device, step)
             kernels.append(_centred(postprocess_kernel(raw, gan.keep_taps)))
