@@ -1,0 +1,45 @@
+"""Write the development photos of the blind-SR work: 256x256 centre crops of eleven scikit-image sample photos
+(shipped with scikit-image, nothing downloaded), as 8-bit RGB PNGs (a gray photo as three equal channels: that is
+how the committed ``kernels_dev_x2.json`` was made; KernelGAN treats each channel as a batch item). Estimator decisions are
+made on these (degraded with ``zssr-deploy degrade --seed 1``), never on Set5 or Set14 (docs/BENCHMARKS.md).
+
+    python benchmarks/dev_photos.py benchmarks/blind/dev_hr
+    zssr-deploy degrade benchmarks/blind/dev_hr -o benchmarks/blind/dev_x2_s1 --scale 2 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from skimage import data
+
+from zssr_deploy.io import write_image
+
+PHOTOS = ("astronaut", "brick", "camera", "chelsea", "coffee", "coins", "immunohistochemistry", "moon", "retina",
+          "rocket", "stereo_motorcycle")
+
+
+def centre_crop(a: np.ndarray, side: int = 256) -> np.ndarray:
+    """The ``side`` x ``side`` middle of ``a`` (HxW or HxWxC)."""
+    top, left = (a.shape[0] - side) // 2, (a.shape[1] - side) // 2
+    return a[top : top + side, left : left + side]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out", type=Path)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in PHOTOS:
+        a = getattr(data, name)()
+        a = a[0] if isinstance(a, tuple) else a  # stereo_motorcycle: (left, right, disparity)
+        crop = centre_crop(a).astype(np.float32) / 255.0
+        rgb = crop if crop.ndim == 3 else np.repeat(crop[..., None], 3, axis=2)
+        write_image(args.out / f"{name}.png", rgb)
+        print(args.out / f"{name}.png", rgb.shape)
+
+
+if __name__ == "__main__":
+    main()
