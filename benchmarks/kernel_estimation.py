@@ -4,6 +4,11 @@ the true kernel, how much the runs agree, the image's detail, and seconds (``lsc
     python benchmarks/kernel_estimation.py benchmarks/blind/set5_x2 --json benchmarks/results/kernels_set5_x2.json [--resume]
 
 Make the folder first: ``zssr-deploy degrade ../shared/data/Set5 -o benchmarks/blind/set5_x2 --seed 0``.
+
+``--bootstrap`` (x2 only) adds a parametric-bootstrap check of the estimator's width bias: the LR image is
+degraded by 2 with its own estimate (8-bit, as the LR files), the kernel is estimated again on that, and
+``bootstrap_spread_ratio`` is the second estimate's spread over the first's. An estimator that is too wide on an
+image in a way the image's content causes should be too wide again on its own re-degradation (ratio above 1).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 
 from zssr_deploy.datasets import true_kernel
 from zssr_deploy.files import write_bytes_atomic
+from zssr_deploy.imageops.degrade import degrade
 from zssr_deploy.imageops.kernels import bicubic_kernel
 from zssr_deploy.io import read_image
 from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel, kernel_psnr, stretch_kernel
@@ -47,12 +53,16 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--only", action="append", default=[], metavar="NAME", help="these images only (repeatable)")
+    ap.add_argument("--bootstrap", action="store_true", help="re-estimate on the image degraded by its estimate")
     args = ap.parse_args()
+    if args.bootstrap and args.scale != 2:
+        ap.error("--bootstrap is for x2 folders")
     out = Path(args.json)
     done = json.loads(out.read_text()) if args.resume and out.exists() else {"cpu": cpu_model(), "images": {}}
     for png in sorted(Path(args.lr_dir).glob("*.png")):
         name = png.stem
-        if name in done["images"]:
+        if name in done["images"] or (args.only and name not in args.only):
             continue
         truth = true_kernel(args.lr_dir, name)
         est = estimate_kernel(read_image(png).pixels, args.scale, KernelEstimationConfig(seed=args.seed))
@@ -63,6 +73,13 @@ def main() -> None:
                "agreement_db": est.summary()["agreement_db"], "detail": round(est.detail, 2),
                "used": est.kernel is not None, "reason": est.reason,
                "seconds": round(est.seconds, 1)}
+        if args.bootstrap:
+            img = read_image(png).pixels
+            h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
+            again = np.round(np.clip(degrade(img[:h, :w], est.x2_kernel, 2), 0.0, 1.0) * 255.0) / 255.0
+            boot = estimate_kernel(again.astype(np.float32), 2.0, KernelEstimationConfig(seed=args.seed))
+            row["bootstrap_spread_ratio"] = round(spread(boot.x2_kernel) / spread(est.x2_kernel), 3)
+            row["bootstrap_kernel_psnr"] = round(kernel_psnr(boot.x2_kernel, est.x2_kernel), 2)
         done["images"][name] = row
         print(name, row, flush=True)
         write_bytes_atomic(out, (json.dumps(done, indent=1) + "\n").encode(), overwrite=True)
