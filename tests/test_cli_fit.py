@@ -259,6 +259,7 @@ def test_verbosity_works_after_the_subcommand_and_stays_in_the_package(lr_png, t
     assert all(ln.split(" ")[1].startswith("zssr_deploy") for ln in log_lines), log_lines
     assert logging.getLogger().level == root and logging.getLogger("onnxscript").level == onnx_level
     assert "step 1/1: 5/5 iterations" in r.output and "\r" not in r.output  # plain progress lines
+    assert "last test: loss" in r.output
     q = run("-q", "fit-and-run", lr_png, "-o", tmp_path / "b.png", *FAST)
     assert q.exit_code == 0 and "step 1/1" not in q.output and "INFO" not in q.output
     assert q.output.startswith("wrote ")  # the result line stays
@@ -273,5 +274,6 @@ def test_the_summary_gives_each_phase_and_the_second_export_is_cached(lr_png, tm
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
     for r in (first, second):
         assert "exporting the fitted pipeline to ONNX" in r.output and "final inference" in r.output
+        assert "inference: 1/1 tiles" in r.output  # a plain line for the tile progress (no terminal here)
         assert re.search(r"time: training [\d.]+ s, export [\d.]+ s.*inference [\d.]+ s, write [\d.]+ s; total", r.output)
     assert "(cached graph)" not in first.output and "(cached graph)" in second.output

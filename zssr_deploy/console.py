@@ -24,6 +24,15 @@ def say(line: str) -> None:
         click.echo(line, err=True)
 
 
+def _plain_line(template: str, done: int, total: int, mark: int) -> int:
+    """Say ``template.format(done)`` when ``done`` enters a new tenth of ``total`` (or completes it); the new mark."""
+    now = done * 10 // max(total, 1)
+    if now > mark:
+        say(template.format(done))
+        return now
+    return mark
+
+
 class ProgressBars:
     """tqdm bars: kernel estimation, one per scale step over training iterations (loss, reconstruction error,
     learning rate), inference tiles, the images of an evaluation."""
@@ -34,6 +43,7 @@ class ProgressBars:
         self.image_bar: Any = None
         self.kernel_bar: Any = None
         self.step, self.mark = -1, -1
+        self.kernel_mark, self.tile_mark = -1, -1
 
     def progress(self, p) -> None:
         from tqdm import tqdm
@@ -42,8 +52,9 @@ class ProgressBars:
             mark = p.iteration * 10 // max(p.max_iters, 1)
             if p.step != self.step or mark > self.mark:
                 self.step, self.mark = p.step, mark
-                say(f"step {p.step + 1}/{p.steps}: {p.iteration}/{p.max_iters} iterations, loss {p.loss:.4f}, "
-                     f"reconstruction error {p.reconstruction_error:.2e}, learning rate {p.learning_rate:.0e}")
+                say(f"step {p.step + 1}/{p.steps}: {p.iteration}/{p.max_iters} iterations, learning rate "
+                    f"{p.learning_rate:.0e}; last test: loss {p.loss:.4f}, reconstruction error "
+                    f"{p.reconstruction_error:.2e}")
             return
         if p.step != self.step:
             if self.bar is not None:
@@ -73,6 +84,8 @@ class ProgressBars:
                                  disable=not _live())
         self.tile_bar.n = done
         self.tile_bar.refresh()
+        if not _live():  # plain lines: every tenth of the tiles
+            self.tile_mark = _plain_line(f"inference: {{}}/{total} tiles", done, total, self.tile_mark)
 
     def kernel(self, done: int, total: int) -> None:
         from tqdm import tqdm
@@ -81,6 +94,9 @@ class ProgressBars:
             self.kernel_bar = tqdm(total=total, desc="kernel", unit="it", file=sys.stderr, dynamic_ncols=True,
                                    disable=not _live())
         self.kernel_bar.update(done - self.kernel_bar.n)
+        if not _live():  # plain lines: every tenth of KernelGAN's iterations (all runs)
+            self.kernel_mark = _plain_line(f"kernel estimation: {{}}/{total} KernelGAN iterations", done, total,
+                                           self.kernel_mark)
 
     def images(self, total: int, label: str):
         """A bar over the images of an evaluation; returns the callback that advances it (given each score)."""

@@ -52,6 +52,30 @@ def test_recovers_a_known_anisotropic_gaussian(blurred):
     np.testing.assert_array_equal(estimate_kernel(lr, 2, FAST).x2_kernel, est.x2_kernel)  # deterministic on CPU
 
 
+def test_estimation_runs_on_one_thread_whatever_the_process_uses(blurred):
+    """The estimate does not depend on torch's thread count (it runs on ``config.threads`` = 1), and the count is
+    restored afterwards; ``threads=None`` keeps the process's count."""
+    import torch
+
+    lr, _ = blurred
+    cfg = KernelEstimationConfig(runs=1, gan=KernelGANConfig(iterations=40))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = estimate_kernel(lr, 2, cfg).x2_kernel
+        torch.set_num_threads(2)
+        seen: list[int] = []
+        two = estimate_kernel(lr, 2, cfg, progress=lambda done, total: seen.append(torch.get_num_threads()))
+        np.testing.assert_array_equal(two.x2_kernel, one)
+        assert set(seen) == {1} and torch.get_num_threads() == 2
+        seen.clear()
+        estimate_kernel(lr, 2, cfg.__class__(runs=1, gan=cfg.gan, threads=None),
+                        progress=lambda done, total: seen.append(torch.get_num_threads()))
+        assert set(seen) == {2}
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_runs_that_disagree_keep_bicubic(blurred):
     """An image with edges, two runs' kernels: kept when they are close, not when one is twice as wide."""
     lr, _ = blurred

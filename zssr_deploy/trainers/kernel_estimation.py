@@ -71,6 +71,10 @@ class KernelEstimationConfig:
     """Seeds every random draw (weights, crops, noise): the same image and seed give the same kernel."""
     device: str = "cpu"
     """'auto', 'cpu' or 'cuda' (as the trainer's)."""
+    threads: int | None = 1
+    """CPU threads for the estimation (torch's count is restored afterwards); None keeps the process's setting.
+    KernelGAN's steps are too small to share out: on 2 cores, 1 thread is faster than 2 (docs/BENCHMARKS.md),
+    and the kernel then does not depend on the machine's core count."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,9 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
     # exact repeatability on the CPU needs torch's deterministic kernels (parallel accumulation otherwise)
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(deterministic or device.type == "cpu")
+    threads = torch.get_num_threads()
+    if config.threads is not None and device.type == "cpu":
+        torch.set_num_threads(config.threads)
     try:
         for run in range(config.runs):
             done = run * gan.iterations
@@ -181,6 +188,7 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
                 losses = run_losses
     finally:
         torch.use_deterministic_algorithms(deterministic)
+        torch.set_num_threads(threads)
     x2 = np.mean(kernels, axis=0)
     x2 /= x2.sum()
     agreement, detail, reason = verdict(img, kernels, config)

@@ -1,0 +1,54 @@
+"""Kernel estimation (KernelGAN, two runs) on one LR image at several torch thread counts, one after the other in
+one process: seconds per count, the ratio to the first, and whether the kernels are equal (``lscpu`` model printed).
+
+    python benchmarks/estimation_threads.py benchmarks/blind/dev_x2_s1/coffee.png --threads 1 2
+
+KernelGAN's steps are small (64x64 crops through a 13x13 kernel, a 26x26 crop through a 7x7-receptive-field
+discriminator), so extra threads may cost more in synchronisation than they save.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+
+import numpy as np
+import torch
+from kernel_estimation import cpu_model
+
+from zssr_deploy.io import read_image
+from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("image")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--iters", type=int, default=None, help="KernelGAN steps per run (default: the authors' 3000)")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    img = read_image(args.image).pixels
+    cfg = KernelEstimationConfig(threads=None)  # None: the estimator keeps the thread count set here
+    if args.iters is not None:
+        cfg = dataclasses.replace(cfg, gan=dataclasses.replace(cfg.gan, iterations=args.iters))
+    rows, first = [], None
+    for n in args.threads:
+        torch.set_num_threads(n)
+        t0 = time.perf_counter()
+        est = estimate_kernel(img, 2.0, cfg)
+        dt = time.perf_counter() - t0
+        first = est.x2_kernel if first is None else first
+        rows.append({"threads": n, "seconds": round(dt, 1), "same_kernel_as_first": bool(np.array_equal(est.x2_kernel, first))})
+        print(rows[-1], flush=True)
+    base = rows[0]["seconds"]
+    print(f"{cpu_model()}: " + ", ".join(f"{r['threads']} thread(s) {r['seconds']} s ({r['seconds'] / base:.2f}x)"
+                                        for r in rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"cpu": cpu_model(), "image": args.image, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
