@@ -1,7 +1,7 @@
 """Kernel estimation (KernelGAN, two runs) on one LR image at several torch thread counts, one after the other in
 one process: seconds per count, the ratio to the first, and whether the kernels are equal (``lscpu`` model printed).
 
-    python benchmarks/estimation_threads.py benchmarks/blind/dev_x2_s1/coffee.png --threads 1 2
+    cd benchmarks && python estimation_threads.py blind/dev_x2_s1/coffee.png --threads 1 2 --side-by-side
 
 KernelGAN's steps are small (64x64 crops through a 13x13 kernel, a 26x26 crop through a 7x7-receptive-field
 discriminator), so extra threads may cost more in synchronisation than they save.
@@ -27,6 +27,7 @@ def main() -> None:
     ap.add_argument("image")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--iters", type=int, default=None, help="KernelGAN steps per run (default: the authors' 3000)")
+    ap.add_argument("--side-by-side", action="store_true", help="add the default mode: two 1-thread runs at once")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     img = read_image(args.image).pixels
@@ -34,17 +35,21 @@ def main() -> None:
     if args.iters is not None:
         cfg = dataclasses.replace(cfg, gan=dataclasses.replace(cfg.gan, iterations=args.iters))
     rows, first = [], None
-    for n in args.threads:
+    modes = [(f"{n} thread(s), runs one after the other", n, cfg) for n in args.threads]
+    if args.side_by_side:  # the estimator's default: 1 thread per run, runs in parallel threads when there are 2
+        modes.append(("2 threads, two 1-thread runs side by side", 2, dataclasses.replace(cfg, threads=1)))
+    for label, n, c in modes:
         torch.set_num_threads(n)
         t0 = time.perf_counter()
-        est = estimate_kernel(img, 2.0, cfg)
+        est = estimate_kernel(img, 2.0, c)
         dt = time.perf_counter() - t0
         first = est.x2_kernel if first is None else first
-        rows.append({"threads": n, "seconds": round(dt, 1), "same_kernel_as_first": bool(np.array_equal(est.x2_kernel, first))})
+        rows.append({"mode": label, "seconds": round(dt, 1),
+                     "same_kernel_as_first": bool(np.array_equal(est.x2_kernel, first))})
         print(rows[-1], flush=True)
     base = rows[0]["seconds"]
-    print(f"{cpu_model()}: " + ", ".join(f"{r['threads']} thread(s) {r['seconds']} s ({r['seconds'] / base:.2f}x)"
-                                        for r in rows))
+    print(f"{cpu_model()}: " + "; ".join(f"{r['mode']}: {r['seconds']} s ({r['seconds'] / base:.2f}x"
+                                         f"{', same kernel' if r['same_kernel_as_first'] else ''})" for r in rows))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"cpu": cpu_model(), "image": args.image, "rows": rows}, f, indent=1)

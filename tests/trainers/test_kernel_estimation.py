@@ -53,25 +53,29 @@ def test_recovers_a_known_anisotropic_gaussian(blurred):
 
 
 def test_estimation_runs_on_one_thread_whatever_the_process_uses(blurred):
-    """The estimate does not depend on torch's thread count (it runs on ``config.threads`` = 1), and the count is
-    restored afterwards; ``threads=None`` keeps the process's count."""
+    """Each KernelGAN run is on ``config.threads`` = 1 thread: with one thread the runs go one after the other,
+    with two side by side, and the kernel is the same either way (and with ``threads=None`` on one thread);
+    torch's count is restored afterwards, and progress reaches the total."""
     import torch
 
     lr, _ = blurred
-    cfg = KernelEstimationConfig(runs=1, gan=KernelGANConfig(iterations=40))
+    cfg = KernelEstimationConfig(gan=KernelGANConfig(iterations=40))
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
         one = estimate_kernel(lr, 2, cfg).x2_kernel
+        np.testing.assert_array_equal(estimate_kernel(lr, 2, cfg.__class__(gan=cfg.gan, threads=None)).x2_kernel, one)
         torch.set_num_threads(2)
-        seen: list[int] = []
-        two = estimate_kernel(lr, 2, cfg, progress=lambda done, total: seen.append(torch.get_num_threads()))
-        np.testing.assert_array_equal(two.x2_kernel, one)
-        assert set(seen) == {1} and torch.get_num_threads() == 2
-        seen.clear()
-        estimate_kernel(lr, 2, cfg.__class__(runs=1, gan=cfg.gan, threads=None),
-                        progress=lambda done, total: seen.append(torch.get_num_threads()))
-        assert set(seen) == {2}
+        seen: list[tuple[int, int]] = []
+        side_by_side = estimate_kernel(lr, 2, cfg, progress=lambda done, total: seen.append((done, total)))
+        np.testing.assert_array_equal(side_by_side.x2_kernel, one)
+        assert torch.get_num_threads() == 2 and seen[-1] == (80, 80)
+
+        def fail(done, total):
+            raise RuntimeError("display closed")
+        with pytest.raises(RuntimeError, match="display closed"):  # the runs stop; the error is the caller's
+            estimate_kernel(lr, 2, cfg, progress=fail)
+        assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
 

@@ -31,6 +31,7 @@ impulse through the layers) instead of 1.3 G (three 64x64 channel crops through 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,6 +48,9 @@ __all__ = ["Discriminator", "Generator", "KernelGANConfig", "crop_probabilities"
            "postprocess_kernel"]
 
 log = logging.getLogger(__name__)
+
+#: the weights are drawn from torch's global generator (as KernelGAN does); runs in parallel threads take turns
+_GLOBAL_RNG = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,7 @@ def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: t
     gen = torch.Generator().manual_seed(seed)
     # the per-step noise is drawn on the training device (on the CPU from the same stream as the crops)
     noise = gen if device.type == "cpu" else torch.Generator(device=device).manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # runs in parallel threads draw their weights in turn
         torch.manual_seed(seed)
         g_net = Generator(cfg).to(device)
         d_net = Discriminator(cfg, img.shape[2]).to(device)
