@@ -165,8 +165,8 @@ def _fit_runs(img: np.ndarray, config: KernelEstimationConfig, device: torch.dev
     """The KernelGAN runs (seeds ``seed``, ``seed + 1``, ...), each on ``config.threads`` CPU threads. When the
     process's thread ``budget`` holds more than one run's threads, runs go in parallel threads of this process:
     each run's numbers are the same as alone (its own generators; the weights drawn in turn), and on 2 cores two
-    runs side by side took 1.3-1.4x less time than one after the other (the steps are small, so the GIL is shared
-    more than the cores). ``progress`` is called from this thread."""
+    runs side by side took 0.70 of the time of one after the other (not 0.5: the steps are small, and the two
+    threads share the GIL; docs/BENCHMARKS.md). ``progress`` is called from this thread."""
     gan, per_run = config.gan, config.threads
     total = config.runs * gan.iterations
     done = [0] * config.runs
