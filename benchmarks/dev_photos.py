@@ -24,8 +24,6 @@ from zssr_deploy.io import write_image
 
 PHOTOS = ("astronaut", "brick", "camera", "chelsea", "coffee", "coins", "immunohistochemistry", "moon", "retina",
           "rocket", "stereo_motorcycle")
-
-
 HELD_OUT = ("clock", "grass", "gravel", "hubble_deep_field", "page", "text", "cell")
 
 

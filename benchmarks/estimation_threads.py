@@ -13,11 +13,13 @@ import argparse
 import dataclasses
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from kernel_estimation import cpu_model
 
+from zssr_deploy.files import write_bytes_atomic
 from zssr_deploy.io import read_image
 from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel
 
@@ -51,8 +53,8 @@ def main() -> None:
     print(f"{cpu_model()}: " + "; ".join(f"{r['mode']}: {r['seconds']} s ({r['seconds'] / base:.2f}x"
                                          f"{', same kernel' if r['same_kernel_as_first'] else ''})" for r in rows))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"cpu": cpu_model(), "image": args.image, "rows": rows}, f, indent=1)
+        write_bytes_atomic(Path(args.json), (json.dumps({"cpu": cpu_model(), "image": args.image, "rows": rows},
+                                                        indent=1) + "\n").encode(), overwrite=True)
 
 
 if __name__ == "__main__":

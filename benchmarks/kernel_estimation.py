@@ -65,7 +65,8 @@ def main() -> None:
         if name in done["images"] or (args.only and name not in args.only):
             continue
         truth = true_kernel(args.lr_dir, name)
-        est = estimate_kernel(read_image(png).pixels, args.scale, KernelEstimationConfig(seed=args.seed))
+        img, cfg = read_image(png).pixels, KernelEstimationConfig(seed=args.seed)
+        est = estimate_kernel(img, args.scale, cfg)
         row = {"kernel_psnr": round(kernel_psnr(stretch_kernel(est.x2_kernel, args.scale), truth, args.scale), 2),
                "run_kernel_psnr": [round(kernel_psnr(stretch_kernel(k, args.scale), truth, args.scale), 2) for k in est.runs],
                "bicubic_kernel_psnr": round(kernel_psnr(bicubic_kernel(args.scale), truth, args.scale), 2),
@@ -74,10 +75,9 @@ def main() -> None:
                "used": est.kernel is not None, "reason": est.reason,
                "seconds": round(est.seconds, 1)}
         if args.bootstrap:
-            img = read_image(png).pixels
             h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
             again = np.round(np.clip(degrade(img[:h, :w], est.x2_kernel, 2), 0.0, 1.0) * 255.0) / 255.0
-            boot = estimate_kernel(again.astype(np.float32), 2.0, KernelEstimationConfig(seed=args.seed))
+            boot = estimate_kernel(again.astype(np.float32), 2.0, cfg)
             row["bootstrap_spread_ratio"] = round(spread(boot.x2_kernel) / spread(est.x2_kernel), 3)
             row["bootstrap_kernel_psnr"] = round(kernel_psnr(boot.x2_kernel, est.x2_kernel), 2)
         done["images"][name] = row

@@ -4,6 +4,7 @@ library reports through callbacks and never prints."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -24,11 +25,12 @@ def say(line: str) -> None:
         click.echo(line, err=True)
 
 
-def _plain_line(template: str, done: int, total: int, mark: int) -> int:
-    """Say ``template.format(done)`` when ``done`` enters a new tenth of ``total`` (or completes it); the new mark."""
+def _plain_line(done: int, total: int, mark: int, line: Callable[[], str]) -> int:
+    """Say ``line()`` when ``done`` enters a new tenth of ``total`` (or completes it); returns the new mark (start
+    from -1, so the first call speaks)."""
     now = done * 10 // max(total, 1)
     if now > mark:
-        say(template.format(done))
+        say(line())
         return now
     return mark
 
@@ -49,12 +51,11 @@ class ProgressBars:
         from tqdm import tqdm
 
         if not _live():  # plain lines: each step's start, then every tenth of its iteration budget
-            mark = p.iteration * 10 // max(p.max_iters, 1)
-            if p.step != self.step or mark > self.mark:
-                self.step, self.mark = p.step, mark
-                say(f"step {p.step + 1}/{p.steps}: {p.iteration}/{p.max_iters} iterations, learning rate "
-                    f"{p.learning_rate:.0e}; last test: loss {p.loss:.4f}, reconstruction error "
-                    f"{p.reconstruction_error:.2e}")
+            if p.step != self.step:
+                self.step, self.mark = p.step, -1
+            self.mark = _plain_line(p.iteration, p.max_iters, self.mark, lambda: (
+                f"step {p.step + 1}/{p.steps}: {p.iteration}/{p.max_iters} iterations, learning rate "
+                f"{p.learning_rate:.0e}; last test: loss {p.loss:.4f}, reconstruction error {p.reconstruction_error:.2e}"))
             return
         if p.step != self.step:
             if self.bar is not None:
@@ -85,7 +86,7 @@ class ProgressBars:
         self.tile_bar.n = done
         self.tile_bar.refresh()
         if not _live():  # plain lines: every tenth of the tiles
-            self.tile_mark = _plain_line(f"inference: {{}}/{total} tiles", done, total, self.tile_mark)
+            self.tile_mark = _plain_line(done, total, self.tile_mark, lambda: f"inference: {done}/{total} tiles")
 
     def kernel(self, done: int, total: int) -> None:
         from tqdm import tqdm
@@ -95,8 +96,8 @@ class ProgressBars:
                                    disable=not _live())
         self.kernel_bar.update(done - self.kernel_bar.n)
         if not _live():  # plain lines: every tenth of KernelGAN's iterations (all runs)
-            self.kernel_mark = _plain_line(f"kernel estimation: {{}}/{total} KernelGAN iterations", done, total,
-                                           self.kernel_mark)
+            self.kernel_mark = _plain_line(done, total, self.kernel_mark,
+                                           lambda: f"kernel estimation: {done}/{total} KernelGAN iterations")
 
     def images(self, total: int, label: str):
         """A bar over the images of an evaluation; returns the callback that advances it (given each score)."""

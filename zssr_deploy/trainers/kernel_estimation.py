@@ -171,6 +171,7 @@ def _fit_runs(img: np.ndarray, config: KernelEstimationConfig, device: torch.dev
     total = config.runs * gan.iterations
     done = [0] * config.runs
     stop = threading.Event()  # set when this thread is interrupted: the other runs end at their next step
+    workers = 1 if per_run is None or device.type != "cpu" else max(1, min(config.runs, budget // per_run))
 
     def run(r: int) -> tuple[np.ndarray, list[float]]:
         if per_run is not None and device.type == "cpu":
@@ -184,7 +185,6 @@ def _fit_runs(img: np.ndarray, config: KernelEstimationConfig, device: torch.dev
                 progress(sum(done), total)
         return fit_kernel_gan(img, gan, config.seed + r, device, step)
 
-    workers = 1 if per_run is None or device.type != "cpu" else max(1, min(config.runs, budget // per_run))
     if workers == 1:
         return [run(r) for r in range(config.runs)]
     with ThreadPoolExecutor(workers, thread_name_prefix="kernelgan") as pool:
