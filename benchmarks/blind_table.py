@@ -5,7 +5,11 @@ three ZSSR files only), and the estimation's seconds against the fit's; with sev
 over all their images.
 
     python benchmarks/blind_table.py benchmarks/results/blind_set5_x2 benchmarks/blind/set5_x2 \\
-        [benchmarks/results/blind_set14_x2 benchmarks/blind/set14_x2 ...]
+        [benchmarks/results/blind_set14_x2 benchmarks/blind/set14_x2 ...] [--compare NAME]
+
+``--compare NAME`` adds a fourth ZSSR row read from ``PREFIX_NAME.json`` (for example ``others``: every image given
+one kernel, ``perturbed_kernels.py others-mean``), set against the estimated-kernel row image by image, with its own
+share of the gap and worst image.
 """
 
 from __future__ import annotations
@@ -69,11 +73,36 @@ def summary(rows: list[dict]) -> None:
           f"{sum(r['used'] for r in rows)}/{len(rows)} images")
 
 
+def compare(prefixes: list[str], name: str, rows: list[dict]) -> None:
+    """The ``name`` row beside the estimated-kernel row, per image and over the images both have."""
+    other: dict[str, float] = {}
+    for prefix in prefixes:
+        other.update({n: r["psnr_y"] for n, r in load(Path(f"{prefix}_{name}.json")).items()})
+    both = [r for r in rows if r["name"] in other]
+    if not both:
+        print(f"\nno {name} results")
+        return
+    print(f"\n**estimated kernel against {name}**\n")
+    print(f"| image | ZSSR, bicubic assumed | ZSSR, true kernel | ZSSR, estimated kernel | ZSSR, {name} | estimated - {name} |")
+    print("|---|---|---|---|---|---|")
+    for r in both:
+        print(f"| {r['name']} | {r['none']:.2f} | {r['true']:.2f} | {r['estimate']:.2f} | {other[r['name']]:.2f} | "
+              f"{r['estimate'] - other[r['name']]:+.2f} |")
+    m = {k: sum(r[k] for r in both) / len(both) for k in ("none", "true", "estimate")}
+    mo = sum(other[r["name"]] for r in both) / len(both)
+    worst = min(both, key=lambda r: other[r["name"]] - r["none"])
+    print(f"\n{len(both)} images: estimated {m['estimate']:.2f} ({(m['estimate'] - m['none']) / (m['true'] - m['none']):.0%} "
+          f"of the gap), {name} {mo:.2f} ({(mo - m['none']) / (m['true'] - m['none']):.0%}); the estimate scores higher on "
+          f"{sum(r['estimate'] > other[r['name']] for r in both)}/{len(both)} images; {name}'s worst image against its "
+          f"bicubic-assumption result: {worst['name']} {other[worst['name']] - worst['none']:+.2f} dB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sets", nargs="+", metavar="PREFIX LR_DIR",
                     help="pairs: result prefix (reads _bicubic, _none, _true, _estimate) and its LR folder")
     ap.add_argument("--scale", type=float, default=2.0)
+    ap.add_argument("--compare", metavar="NAME", help="also the ZSSR row of PREFIX_NAME.json, beside the estimate")
     args = ap.parse_args()
     if len(args.sets) % 2:
         ap.error("give PREFIX LR_DIR pairs")
@@ -87,6 +116,8 @@ def main() -> None:
     if len(args.sets) > 2 and everything:
         print("\n**all sets**")
         summary(everything)
+    if args.compare:
+        compare(args.sets[::2], args.compare, everything)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,25 @@ def spread(kernel: np.ndarray) -> float:
     return float((k * ((y - cy) ** 2 + (x - cx) ** 2)).sum())
 
 
+def moments(kernel: np.ndarray) -> dict:
+    """Principal variances (HR pixels squared, largest first) and the major axis's angle in degrees in
+    [0, 180), counter-clockwise from the x axis as displayed (rows pointing down)."""
+    k = np.asarray(kernel, np.float64) / np.sum(kernel)
+    y, x = np.mgrid[: k.shape[0], : k.shape[1]]
+    dy, dx = y - (k * y).sum(), x - (k * x).sum()
+    cov = np.array([[(k * dx * dx).sum(), -(k * dx * dy).sum()], [-(k * dx * dy).sum(), (k * dy * dy).sum()]])
+    values, vectors = np.linalg.eigh(cov)  # ascending; y flipped so that angles read as displayed
+    major = vectors[:, 1]
+    return {"variances": [round(float(values[1]), 4), round(float(values[0]), 4)],
+            "angle": round(float(np.degrees(np.arctan2(major[1], major[0])) % 180.0), 2)}
+
+
+def angle_error(a: float, b: float) -> float:
+    """Difference of two axis angles in degrees, in [0, 90]."""
+    d = abs(a - b) % 180.0
+    return min(d, 180.0 - d)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("lr_dir")
@@ -73,7 +92,7 @@ def main() -> None:
                "spread_ratio": round(spread(stretch_kernel(est.x2_kernel, args.scale)) / spread(truth), 3),
                "agreement_db": est.summary()["agreement_db"], "detail": round(est.detail, 2),
                "used": est.kernel is not None, "reason": est.reason,
-               "seconds": round(est.seconds, 1)}
+               "seconds": round(est.seconds, 1), "x2_kernel": np.round(est.x2_kernel, 6).tolist()}
         if args.bootstrap:
             h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
             again = np.round(np.clip(degrade(img[:h, :w], est.x2_kernel, 2), 0.0, 1.0) * 255.0) / 255.0
