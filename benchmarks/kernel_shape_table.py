@@ -11,6 +11,11 @@ error; and the generalised eigenvalues of the estimate's second-moment matrix ag
 worst direction the estimate blurs ``max`` times the variance the true kernel does, along the best ``min`` times.
 A ``max`` above 1 means too much blur in some direction (ZSSR then sharpens where the image was not blurred);
 below 1 everywhere means the estimate under-blurs, which costs ZSSR part of the gain but does no harm.
+
+A closing line asks how much each estimate knows about its own image: the correlation of the estimates' spreads
+with the true kernels' over the images, and the kernel error (L2 norm of the difference, both re-centred by the
+trainer's rule; unlike kernel PSNR it does not depend on how far the kernels are zero-padded) of each estimate
+against that of one kernel for every image, the mean of the *other* images' used estimates.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 from blind_table import load
-from kernel_estimation import angle_error, moments
+from kernel_estimation import angle_error, moments, spread
 from scipy.linalg import eigh
 
 from zssr_deploy.datasets import true_kernel
+from zssr_deploy.imageops.kernels import shift_kernel
 
 
 def second_moments(kernel: np.ndarray) -> np.ndarray:
@@ -35,19 +41,33 @@ def second_moments(kernel: np.ndarray) -> np.ndarray:
     return np.array([[(k * dy * dy).sum(), (k * dy * dx).sum()], [(k * dy * dx).sum(), (k * dx * dx).sum()]])
 
 
+def kernel_error(estimate: np.ndarray, truth: np.ndarray) -> float:
+    """L2 norm of the difference of two x2 kernels, each normalised and re-centred by the trainer's rule, their
+    middles aligned on one zero-padded grid (padding does not change the norm)."""
+    a, b = (shift_kernel(np.asarray(k, np.float64) / np.sum(k), 2.0) for k in (estimate, truth))
+    n = max(*a.shape, *b.shape)
+
+    def pad(k: np.ndarray) -> np.ndarray:
+        py, px = n - k.shape[0], n - k.shape[1]
+        return np.pad(k, ((py // 2, py - py // 2), (px // 2, px - px // 2)))
+
+    return float(np.linalg.norm(pad(a) - pad(b)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sets", nargs="+", help="KERNELS_JSON LR_DIR RESULTS_PREFIX, repeated")
     args = ap.parse_args()
     if len(args.sets) % 3:
         ap.error("give KERNELS_JSON LR_DIR RESULTS_PREFIX per set")
-    rows = []
+    rows, kernels = [], {}
     for kjson, lr_dir, prefix in zip(*[iter(args.sets)] * 3):
         psnr = {m: load(Path(f"{prefix}_{m}.json")) for m in ("none", "true", "estimate")}
         for name, r in json.loads(Path(kjson).read_text())["images"].items():
             if "x2_kernel" not in r or not all(name in psnr[m] for m in psnr):
                 continue
             truth, est = true_kernel(lr_dir, name), np.array(r["x2_kernel"])
+            kernels[name] = (est, truth, r["used"])
             gen = eigh(second_moments(est), second_moments(truth), eigvals_only=True)
             p = {m: psnr[m][name]["psnr_y"] for m in psnr}
             rows.append((float(gen.max()), name, moments(truth), moments(est), float(gen.min()), p, r["used"]))
@@ -60,6 +80,13 @@ def main() -> None:
         print(f"| {name} | {t1:.2f}, {t2:.2f}, {t1 / t2:.1f}, {t['angle']:.0f} | {e1:.2f}, {e2:.2f}, {e['angle']:.0f} | "
               f"{angle_error(t['angle'], e['angle']):.0f} | {worst:.2f} / {best:.2f} | {p['true'] - p['none']:+.2f} | "
               f"{p['estimate'] - p['none']:+.2f}{kept} |")
+    own = [kernel_error(e, t) for e, t, _ in kernels.values()]
+    one = [kernel_error(np.mean([e for m, (e, _, u) in kernels.items() if m != n and u], axis=0), t)
+           for n, (_, t, _) in kernels.items()]
+    corr = np.corrcoef([spread(e) for e, _, _ in kernels.values()], [spread(t) for _, t, _ in kernels.values()])[0, 1]
+    print(f"\n{len(kernels)} images: estimate and true spreads correlate at {corr:.2f}; kernel error (L2) of each image's "
+          f"estimate {np.mean(own):.4f} on the mean, of one kernel for every image (the mean of the other images' used "
+          f"estimates) {np.mean(one):.4f}; the own estimate is closer on {sum(a < b for a, b in zip(own, one))}/{len(own)}")
 
 
 if __name__ == "__main__":
