@@ -37,23 +37,26 @@ def cpu_model() -> str:
         return platform.processor() or "unknown"
 
 
+def second_moments(kernel: np.ndarray) -> np.ndarray:
+    """The kernel's 2x2 second-moment matrix about its centre of mass (rows, columns; HR pixels squared)."""
+    k = np.asarray(kernel, np.float64) / np.sum(kernel)
+    y, x = np.mgrid[: k.shape[0], : k.shape[1]]
+    dy, dx = y - (k * y).sum(), x - (k * x).sum()
+    return np.array([[(k * dy * dy).sum(), (k * dy * dx).sum()], [(k * dy * dx).sum(), (k * dx * dx).sum()]])
+
+
 def spread(kernel: np.ndarray) -> float:
     """Trace of the kernel's second-moment matrix (HR pixels squared): how much it blurs. Kernel PSNR hardly
     sees this (a too-wide kernel has small taps, so a small RMSE), and over-estimating it ruins ZSSR."""
-    k = np.asarray(kernel, np.float64) / np.sum(kernel)
-    y, x = np.mgrid[: k.shape[0], : k.shape[1]]
-    cy, cx = (k * y).sum(), (k * x).sum()
-    return float((k * ((y - cy) ** 2 + (x - cx) ** 2)).sum())
+    return float(np.trace(second_moments(kernel)))
 
 
 def moments(kernel: np.ndarray) -> dict:
     """Principal variances (HR pixels squared, largest first) and the major axis's angle in degrees in
     [0, 180), counter-clockwise from the x axis as displayed (rows pointing down)."""
-    k = np.asarray(kernel, np.float64) / np.sum(kernel)
-    y, x = np.mgrid[: k.shape[0], : k.shape[1]]
-    dy, dx = y - (k * y).sum(), x - (k * x).sum()
-    cov = np.array([[(k * dx * dx).sum(), -(k * dx * dy).sum()], [-(k * dx * dy).sum(), (k * dy * dy).sum()]])
-    values, vectors = np.linalg.eigh(cov)  # ascending; y flipped so that angles read as displayed
+    (yy, yx), (_, xx) = second_moments(kernel)
+    cov = np.array([[xx, -yx], [-yx, yy]])  # (x, y up): rows point down, so y and the cross term flip
+    values, vectors = np.linalg.eigh(cov)  # ascending
     major = vectors[:, 1]
     return {"variances": [round(float(values[1]), 4), round(float(values[0]), 4)],
             "angle": round(float(np.degrees(np.arctan2(major[1], major[0])) % 180.0), 2)}

@@ -26,19 +26,11 @@ from pathlib import Path
 
 import numpy as np
 from blind_table import load
-from kernel_estimation import angle_error, moments, spread
+from kernel_estimation import angle_error, moments, second_moments, spread
 from scipy.linalg import eigh
 
 from zssr_deploy.datasets import true_kernel
 from zssr_deploy.imageops.kernels import shift_kernel
-
-
-def second_moments(kernel: np.ndarray) -> np.ndarray:
-    """The kernel's 2x2 second-moment matrix about its centre of mass (rows, columns; HR pixels squared)."""
-    k = np.asarray(kernel, np.float64) / np.sum(kernel)
-    y, x = np.mgrid[: k.shape[0], : k.shape[1]]
-    dy, dx = y - (k * y).sum(), x - (k * x).sum()
-    return np.array([[(k * dy * dy).sum(), (k * dy * dx).sum()], [(k * dy * dx).sum(), (k * dx * dx).sum()]])
 
 
 def kernel_error(estimate: np.ndarray, truth: np.ndarray) -> float:
