@@ -26,7 +26,13 @@ from zssr_deploy.files import write_bytes_atomic
 from zssr_deploy.imageops.degrade import degrade
 from zssr_deploy.imageops.kernels import bicubic_kernel
 from zssr_deploy.io import read_image
-from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel, kernel_psnr, stretch_kernel
+from zssr_deploy.trainers.kernel_estimation import (
+    ESTIMATORS,
+    KernelEstimationConfig,
+    estimate_kernel,
+    kernel_psnr,
+    stretch_kernel,
+)
 
 
 def cpu_model() -> str:
@@ -74,6 +80,7 @@ def main() -> None:
     ap.add_argument("--json", required=True)
     ap.add_argument("--scale", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--method", choices=ESTIMATORS, default=KernelEstimationConfig.method, help="the estimator")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--only", action="append", default=[], metavar="NAME", help="these images only (repeatable)")
     ap.add_argument("--bootstrap", action="store_true", help="re-estimate on the image degraded by its estimate")
@@ -87,7 +94,7 @@ def main() -> None:
         if name in done["images"] or (args.only and name not in args.only):
             continue
         truth = true_kernel(args.lr_dir, name)
-        img, cfg = read_image(png).pixels, KernelEstimationConfig(seed=args.seed)
+        img, cfg = read_image(png).pixels, KernelEstimationConfig(seed=args.seed, method=args.method)
         est = estimate_kernel(img, args.scale, cfg)
         row = {"kernel_psnr": round(kernel_psnr(stretch_kernel(est.x2_kernel, args.scale), truth, args.scale), 2),
                "run_kernel_psnr": [round(kernel_psnr(stretch_kernel(k, args.scale), truth, args.scale), 2) for k in est.runs],

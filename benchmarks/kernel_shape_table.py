@@ -30,20 +30,14 @@ from kernel_estimation import angle_error, moments, second_moments, spread
 from scipy.linalg import eigh
 
 from zssr_deploy.datasets import true_kernel
-from zssr_deploy.imageops.kernels import shift_kernel
+from zssr_deploy.imageops.kernels import align_kernels
 
 
 def kernel_error(estimate: np.ndarray, truth: np.ndarray) -> float:
     """L2 norm of the difference of two x2 kernels, each normalised and re-centred by the trainer's rule, their
-    middles aligned on one zero-padded grid (padding does not change the norm)."""
-    a, b = (shift_kernel(np.asarray(k, np.float64) / np.sum(k), 2.0) for k in (estimate, truth))
-    n = max(*a.shape, *b.shape)
-
-    def pad(k: np.ndarray) -> np.ndarray:
-        py, px = n - k.shape[0], n - k.shape[1]
-        return np.pad(k, ((py // 2, py - py // 2), (px // 2, px - px // 2)))
-
-    return float(np.linalg.norm(pad(a) - pad(b)))
+    middles aligned (padding does not change the norm)."""
+    a, b = align_kernels(estimate, truth, 2.0)
+    return float(np.linalg.norm(a - b))
 
 
 def main() -> None:

@@ -144,7 +144,7 @@ def estimate_for(lr: np.ndarray, config: ZSSRConfig, progress: Callable[[int, in
     from .trainers.kernel_gan import KernelGANConfig
 
     settings = KernelEstimationConfig(gan=KernelGANConfig(iterations=config.kernel_estimation_iters),
-                                      seed=config.seed, device=config.device)
+                                      seed=config.seed, device=config.device, method=config.kernel_estimator)
     return estimate_kernel(lr, config.final_scale, settings, progress)
 
 
@@ -427,7 +427,7 @@ class ZSSRUpscaler:
 
 def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale: str | float = 2.0, seed: int = 0,
                          png: str | Path | None = None, overwrite: bool = False,
-                         iterations: int | None = None,
+                         iterations: int | None = None, method: str | None = None,
                          progress: Callable[[int, int], None] | None = None):
     """Estimate an image's downscaling kernel and write it (``.npy``, or ``.mat`` with variable ``Kernel``), and
     optionally a magnified picture of it. When the estimate is rejected (a flat image, or one without edges), MATLAB
@@ -444,7 +444,7 @@ def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale:
         check_image_path(png, overwrite)
     pair = parse_scale(scale)
     gan = KernelGANConfig() if iterations is None else KernelGANConfig(iterations=iterations)
-    settings = KernelEstimationConfig(gan=gan, seed=seed)
+    settings = KernelEstimationConfig(gan=gan, seed=seed, method=method or KernelEstimationConfig.method)
     found = estimate_kernel(read_image(input_path).pixels, pair, settings, progress)
     kernel = found.kernel if found.kernel is not None else bicubic_kernel(pair)
     write_kernel(output_path, kernel, overwrite)

@@ -92,12 +92,12 @@ class ProgressBars:
         from tqdm import tqdm
 
         if self.kernel_bar is None:
-            self.kernel_bar = tqdm(total=total, desc="kernel", unit="it", file=sys.stderr, dynamic_ncols=True,
+            self.kernel_bar = tqdm(total=total, desc="kernel", unit="step", file=sys.stderr, dynamic_ncols=True,
                                    disable=not _live())
         self.kernel_bar.update(done - self.kernel_bar.n)
-        if not _live():  # plain lines: every tenth of KernelGAN's iterations (all runs)
+        if not _live():  # plain lines: every tenth of the steps (KernelGAN's iterations of all runs, kernels tried)
             self.kernel_mark = _plain_line(done, total, self.kernel_mark,
-                                           lambda: f"kernel estimation: {done}/{total} KernelGAN iterations")
+                                           lambda: f"kernel estimation: {done}/{total} steps")
 
     def images(self, total: int, label: str):
         """A bar over the images of an evaluation; returns the callback that advances it (given each score)."""
@@ -170,3 +170,14 @@ class BatchBars:
         for bar in [*self.bars.values(), self.images_bar]:
             if bar is not None:
                 bar.close()
+
+
+def kernel_finding(summary: dict) -> str:
+    """What an estimate's summary (``KernelEstimate.summary()``) says, in a few words: the estimator and its own
+    evidence (the KernelGAN runs' agreement, or the patch-recurrence Gaussian)."""
+    if summary.get("method") == "recurrence":
+        g = summary.get("gaussian", {})
+        if "variances" not in g:
+            return "patch recurrence"
+        return f"patch recurrence: Gaussian, variances {g['variances'][0]:.2f} / {g['variances'][1]:.2f}, {g['angle']:.0f} deg"
+    return f"KernelGAN, runs agree to {summary['agreement_db']:.1f} dB"

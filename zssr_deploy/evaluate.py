@@ -283,6 +283,8 @@ def zssr_settings(config: Any, preset: str, max_iters: int | None, steps: str | 
         settings["kernel"] = kernel
     if config.kernel_phase != "zssr":
         settings["kernel_phase"] = config.kernel_phase
+    if kernel == "estimate" and config.kernel_estimator != "kernelgan":  # KernelGAN's files predate the choice
+        settings["kernel_estimator"] = config.kernel_estimator
     return settings
 
 

@@ -132,3 +132,21 @@ def test_true_kernel_with_the_datas_phase_beats_bicubic(photo):
     centred = score_output(fit(lr, cfg.replace(kernel_phase="centered"), kernel=k).output, photo, 2)[0]
     zssr_phase = score_output(fit(lr, cfg, kernel=k).output, photo, 2)[0]
     assert centred > bicubic + 0.5 and centred > zssr_phase, (centred, bicubic, zssr_phase)
+
+
+def test_kernel_psnr_is_over_a_fixed_grid():
+    """Two copies of one kernel whose centres of mass sit 2e-6 taps either side of a whole-tap re-centring shift
+    score alike against a third kernel (within 0.01 dB; a mean over the padded grid put them 0.7 dB apart), and
+    the score is ``20 log10(n / L2 difference)`` with ``n`` the larger side plus 4."""
+    from scipy import ndimage
+
+    from zssr_deploy.imageops.kernels import align_kernels
+
+    k = gaussian(1.2, 1.6, 0.3, n=19, mean=9.0)  # middle tap: x2 re-centring moves it by one whole tap
+    below, above = (ndimage.shift(k, d) for d in (-1e-6, 1e-6))
+    truth = gaussian(1.0, 2.0, 0.5)
+    a, b = align_kernels(below, truth)
+    assert a.shape == b.shape and a.sum() == pytest.approx(1.0, abs=1e-4) and b.sum() == pytest.approx(1.0, abs=1e-4)
+    assert kernel_psnr(below, truth) == pytest.approx(20 * np.log10(23 / np.linalg.norm(a - b)))
+    assert abs(kernel_psnr(below, truth) - kernel_psnr(above, truth)) < 0.01
+    assert kernel_psnr(truth, truth) == float("inf")

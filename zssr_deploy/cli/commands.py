@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from ..console import ProgressBars
-from ..trainers.config import ZSSRConfig
+from ..console import ProgressBars, kernel_finding
+from ..trainers.config import KERNEL_ESTIMATORS, ZSSRConfig
 from .app import PROVIDERS, main, user_errors
-from .options import config_from, fit_options, training_options
+from .options import config_from, fit_options, kernel_estimator_option, training_options
 
 
 @main.command()
@@ -58,6 +58,7 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
               help="Score these LR images (NAME.png, made by 'zssr-deploy degrade') instead of making them.")
 @click.option("--kernel", type=click.Choice(["none", "true", "estimate"]), default="none", show_default=True,
               help="ZSSR's kernel: none (assume bicubic), true (NAME.kernel.npy beside each LR image) or estimate.")
+@kernel_estimator_option
 @training_options
 @click.option("--keep-adam-moments", is_flag=True,
               help="ZSSR gradual: carry Adam's moments from one scale step to the next, as the released code "
@@ -171,6 +172,9 @@ def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **o
 @click.option("--iters", "iterations", type=click.IntRange(min=1), default=ZSSRConfig.kernel_estimation_iters,
               show_default=True,
               help="KernelGAN's training steps.")
+@click.option("--method", type=click.Choice(KERNEL_ESTIMATORS), default=None,
+              help=f"kernelgan, or recurrence: the Gaussian whose downscaling of INPUT best reproduces its own "
+                   f"patches [default: {ZSSRConfig.kernel_estimator}].")
 @click.option("--overwrite", is_flag=True, help="Replace the outputs if they exist.")
 @user_errors
 def estimate_kernel_cmd(input_path: str, output: str, **opts: Any) -> None:
@@ -180,7 +184,7 @@ def estimate_kernel_cmd(input_path: str, output: str, **opts: Any) -> None:
     with ProgressBars() as bars:
         found = estimate_kernel_file(input_path, output, progress=bars.kernel, **opts)
     what = "bicubic (" + found.reason + ")" if found.kernel is None else "estimated"
-    click.echo(f"wrote {output}: {what}, runs agree to {found.summary()['agreement_db']:.1f} dB, {found.seconds:.1f} s")
+    click.echo(f"wrote {output}: {what} ({kernel_finding(found.summary())}), {found.seconds:.1f} s")
 
 
 @main.command()

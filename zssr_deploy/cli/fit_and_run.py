@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..console import BatchBars, ProgressBars, say
+from ..console import BatchBars, ProgressBars, kernel_finding, say
 from ..errors import ConfigError
 from .app import PROVIDERS, main, options, user_errors
 from .options import config_from, fit_options
@@ -71,7 +71,7 @@ def _single(input_path: str, output: str, cfg, inference, opts: dict[str, Any]) 
                           callbacks=Callbacks(bars.progress, tiles=bars.tiles, kernel=bars.kernel, phase=bars.phase),
                           **{k: opts[k] for k in keep})
     if r.kernel is not None:
-        click.echo(f"kernel: {r.kernel['source']}, runs agree to {r.kernel['agreement_db']:.1f} dB, {r.kernel['seconds']:.1f} s"
+        click.echo(f"kernel: {r.kernel['source']} ({kernel_finding(r.kernel)}), {r.kernel['seconds']:.1f} s"
                    + (f" ({r.kernel['reason']})" if r.kernel["reason"] else ""))
     drops = sum(len(d) for d in r.learning_rate_drops)
     click.echo(f"wrote {r.output_path}: {sum(r.iterations)} iterations ({', '.join(map(str, r.iterations))} per step), "

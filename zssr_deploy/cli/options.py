@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
-from ..trainers.config import PRESETS, ZSSRConfig
+from ..trainers.config import KERNEL_ESTIMATORS, PRESETS, ZSSRConfig
 from .app import options as _options
 
 # Options of every fit; their defaults are ZSSRConfig's (None here: "not given").
@@ -35,6 +35,12 @@ training_options = _options(
                       "centred kernel, rows 0, s, 2s: MZSR's convention)."),
 )
 
+#: how ``--kernel estimate`` estimates (fit, fit-and-run, evaluate)
+kernel_estimator_option = click.option(
+    "--kernel-estimator", "kernel_estimator", type=click.Choice(KERNEL_ESTIMATORS), default=None,
+    help="How --kernel estimate estimates: kernelgan or recurrence (the Gaussian whose downscaling of the image best "
+         f"reproduces its own patches) [default: {ZSSRConfig.kernel_estimator}].")
+
 fit_options = _options(
     click.option("--scale", default="2", show_default=True, help="Final factor: S or SY,SX (non-integer allowed)."),
     click.option("--preset", type=click.Choice(sorted(PRESETS)), default="ideal", show_default=True,
@@ -42,6 +48,7 @@ fit_options = _options(
     click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
                  help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv), or 'estimate' to "
                       "estimate it from INPUT first (KernelGAN: docs/BENCHMARKS.md, blind SR)."),
+    kernel_estimator_option,
     click.option("--kernel-iters", "kernel_estimation_iters", type=click.IntRange(min=1), default=None,
                  help=f"KernelGAN's training steps for --kernel estimate [default: {ZSSRConfig.kernel_estimation_iters}]."),
     training_options,
@@ -59,7 +66,7 @@ def config_from(opts: dict[str, Any]) -> ZSSRConfig:
     from ..trainers.config import build_config
 
     keys = ("steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "device", "precision",
-            "noise_std", "crop_size", "kernel_phase", "kernel_estimation_iters")
+            "noise_std", "crop_size", "kernel_phase", "kernel_estimation_iters", "kernel_estimator")
     fields = {k: opts.pop(k, None) for k in keys}
     gpu = opts.get("gpu")
     if gpu is not None:

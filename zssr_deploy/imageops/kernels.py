@@ -20,8 +20,8 @@ from .scale import scale_pair
 #: re-centring rules of :func:`shift_kernel`
 KERNEL_PHASES = ("zssr", "centered")
 
-__all__ = ["KERNEL_PHASES", "bicubic_kernel", "is_dihedral_symmetric", "kernel_picture", "load_kernel", "random_gaussian_kernel",
-           "read_kernel_file", "shift_kernel", "validate_kernel"]
+__all__ = ["KERNEL_PHASES", "align_kernels", "bicubic_kernel", "is_dihedral_symmetric", "kernel_picture", "load_kernel",
+           "random_gaussian_kernel", "read_kernel_file", "shift_kernel", "validate_kernel"]
 
 
 def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
@@ -99,6 +99,21 @@ def shift_kernel(kernel: np.ndarray, scale: float | Sequence[float], phase: str 
     shift = wanted - current
     pad = int(math.ceil(np.max(np.abs(shift)))) + 1
     return ndimage.shift(np.pad(k, pad, mode="constant"), shift)
+
+
+def align_kernels(a: np.ndarray, b: np.ndarray, scale: float | Sequence[float] = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """Two kernels made comparable tap by tap: each normalised to sum 1 and re-centred by the trainer's rule
+    (:func:`shift_kernel`), then zero-padded to one shape with their middles aligned. float64 2-D arrays of
+    equal shape; how far each was padded varies with its shift, so compare them with padding-blind measures
+    (sums of squared differences), never a mean over this grid."""
+    ka, kb = (shift_kernel(np.asarray(k, np.float64) / np.sum(k), scale) for k in (a, b))
+    shape = np.maximum(ka.shape, kb.shape)
+
+    def pad(k: np.ndarray) -> np.ndarray:
+        py, px = shape - k.shape
+        return np.pad(k, ((py // 2, py - py // 2), (px // 2, px - px // 2)))
+
+    return pad(ka), pad(kb)
 
 
 def kernel_picture(kernel: np.ndarray, zoom: int = 16) -> np.ndarray:

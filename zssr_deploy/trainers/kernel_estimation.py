@@ -38,17 +38,23 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from ..errors import ConfigError
 from ..imageops.degrade import compose_x2
 from ..imageops.guard import check_image
-from ..imageops.kernels import shift_kernel
+from ..imageops.kernels import align_kernels, bicubic_kernel, shift_kernel
 from ..imageops.scale import scale_pair
+from .config import KERNEL_ESTIMATORS, ZSSRConfig
 from .device import resolve_device
 from .kernel_gan import KernelGANConfig, fit_kernel_gan, postprocess_kernel
+from .kernel_recurrence import RecurrenceConfig, fit_recurrence_kernel
 
-__all__ = ["KernelEstimate", "KernelEstimationConfig", "estimate_kernel", "image_detail", "kernel_psnr",
+__all__ = ["ESTIMATORS", "KernelEstimate", "KernelEstimationConfig", "estimate_kernel", "image_detail", "kernel_psnr",
            "stretch_kernel", "verdict"]
 
 log = logging.getLogger(__name__)
+
+#: the kernel estimators (:attr:`KernelEstimationConfig.method`)
+ESTIMATORS = KERNEL_ESTIMATORS
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,11 @@ class KernelEstimationConfig:
     """Settings of :func:`estimate_kernel`: KernelGAN's own, the number of runs, and the flat-image check's
     thresholds (chosen on scikit-image photos and synthetic flat images, never on benchmark images)."""
 
+    method: str = ZSSRConfig.kernel_estimator
+    """'kernelgan' (two KernelGAN runs averaged) or 'recurrence' (the Gaussian whose downscaling of the image best
+    reproduces its own patches, :mod:`.kernel_recurrence`)."""
+    recurrence: RecurrenceConfig = RecurrenceConfig()
+    """The patch-recurrence search's settings (``method="recurrence"``)."""
     runs: int = 2
     """KernelGAN runs (seeds ``seed``, ``seed + 1``, ...) whose kernels are averaged."""
     gan: KernelGANConfig = KernelGANConfig()
@@ -79,6 +90,10 @@ class KernelEstimationConfig:
     (docs/BENCHMARKS.md), and the kernel then does not depend on the machine's core count. Where the process has
     threads for more than one run (``torch.get_num_threads() >= 2 * threads``), runs go side by side."""
 
+    def __post_init__(self) -> None:
+        if self.method not in ESTIMATORS:
+            raise ConfigError(f"unknown kernel estimator {self.method!r}: use one of {', '.join(ESTIMATORS)}")
+
 
 @dataclass(frozen=True)
 class KernelEstimate:
@@ -100,12 +115,17 @@ class KernelEstimate:
     """The first run's GAN loss (generator) every 10 iterations."""
     runs: list[np.ndarray] = field(default_factory=list)
     """Each run's post-processed x2 kernel, centre of mass in the middle (``x2_kernel`` is their mean)."""
+    method: str = "kernelgan"
+    """The estimator (:attr:`KernelEstimationConfig.method`)."""
+    facts: dict = field(default_factory=dict)
+    """The estimator's own findings (the patch-recurrence Gaussian's variances, angle and criterion)."""
 
     def summary(self) -> dict:
         """JSON-able facts for reports and model metadata."""
         return {"source": "estimated" if self.kernel is not None else "bicubic (estimate rejected)",
-                "agreement_db": round(min(self.agreement, 99.0), 2), "detail": round(self.detail, 2),
-                "reason": self.reason, "seconds": round(self.seconds, 2)}
+                "method": self.method, "agreement_db": round(min(self.agreement, 99.0), 2),
+                "detail": round(self.detail, 2), "reason": self.reason, "seconds": round(self.seconds, 2),
+                **({"gaussian": self.facts} if self.facts else {})}
 
 
 def image_detail(image: np.ndarray) -> float:
@@ -219,34 +239,44 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
     torch.use_deterministic_algorithms(deterministic or device.type == "cpu")
     threads = torch.get_num_threads()
     try:
-        raw = _fit_runs(img, config, device, threads, progress)
+        if config.method == "recurrence":
+            if config.threads is not None and device.type == "cpu":
+                torch.set_num_threads(config.threads)  # the same sums, so the same kernel, on any core count
+            gauss, facts = fit_recurrence_kernel(img, config.recurrence, device, progress)
+        else:
+            raw = _fit_runs(img, config, device, threads, progress)
     finally:
         torch.use_deterministic_algorithms(deterministic)
         torch.set_num_threads(threads)
-    kernels = [_centred(postprocess_kernel(k, config.gan.keep_taps)) for k, _ in raw]
-    losses = raw[0][1]
+    if config.method == "recurrence":
+        kernels, losses = [_centred(gauss if gauss is not None else bicubic_kernel(2))], []
+    else:
+        kernels, facts = [_centred(postprocess_kernel(k, config.gan.keep_taps)) for k, _ in raw], {}
+        losses = raw[0][1]
     x2 = np.mean(kernels, axis=0)
     x2 /= x2.sum()
     agreement, detail, reason = verdict(img, kernels, config)
+    if not reason and config.method == "recurrence" and gauss is None:
+        reason = "bicubic downscaling reproduces the image's own patches better than any Gaussian kernel"
     if reason:
         log.warning("kernel estimation: %s; using the bicubic assumption", reason)
     kernel = None if reason else shift_kernel(stretch_kernel(x2, scale), scale_pair(scale))
     seconds = time.perf_counter() - t0
-    log.info("kernel estimated in %.1f s (%d runs, agreement %.1f dB)", seconds, config.runs, agreement)
+    log.info("kernel estimated in %.1f s (%s, agreement %.1f dB)", seconds, config.method, agreement)
     return KernelEstimate(None if kernel is None else kernel / kernel.sum(), x2, agreement, detail, reason, seconds,
-                          losses, kernels)
+                          losses, kernels, config.method, facts)
 
 
 def kernel_psnr(estimate: np.ndarray, truth: np.ndarray, scale: float | tuple[float, float] = 2.0) -> float:
     """FKP's kernel PSNR, ``20 log10(1 / RMSE)``, after both kernels are re-centred by the trainer's rule and
-    zero-padded to one size (the middles aligned)."""
-    a = shift_kernel(np.asarray(estimate, np.float64) / np.sum(estimate), scale)
-    b = shift_kernel(np.asarray(truth, np.float64) / np.sum(truth), scale)
-    n = max(a.shape[0], b.shape[0], a.shape[1], b.shape[1])
+    their middles aligned (:func:`~zssr_deploy.imageops.kernels.align_kernels`).
 
-    def pad(k: np.ndarray) -> np.ndarray:
-        py, px = n - k.shape[0], n - k.shape[1]
-        return np.pad(k, ((py // 2, py - py // 2), (px // 2, px - px // 2)))
-
-    rmse = math.sqrt(float(np.mean((pad(a) - pad(b)) ** 2)))
+    The RMSE is over a fixed ``n x n`` grid: ``n`` is the larger kernel's longest side plus two taps on each
+    side (the margin a re-centring shift of up to one tap needs), however far a particular shift made
+    :func:`shift_kernel` pad. A mean over the padded grid itself would jump by up to 0.7 dB when a shift
+    crosses a whole tap (two copies of one kernel differing by rounding in the 6th decimal did).
+    """
+    a, b = align_kernels(estimate, truth, scale)
+    n = max(*np.shape(estimate), *np.shape(truth)) + 4
+    rmse = float(np.linalg.norm(a - b)) / n
     return float("inf") if rmse == 0 else 20.0 * math.log10(1.0 / rmse)
