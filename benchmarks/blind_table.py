@@ -7,6 +7,10 @@ over all their images.
     python benchmarks/blind_table.py benchmarks/results/blind_set5_x2 benchmarks/blind/set5_x2 \\
         [benchmarks/results/blind_set14_x2 benchmarks/blind/set14_x2 ...] [--compare NAME]
 
+``--estimate NAME`` takes the estimated-kernel row from ``PREFIX_NAME.json`` (default ``estimate``: KernelGAN's;
+``recurrence``: the patch-recurrence estimator's). ``--kernels JSON ...`` (files of ``kernel_estimation.py``, x2)
+recomputes the kernel PSNR column from the estimates kept there, with today's ``kernel_psnr``.
+
 ``--compare NAME`` adds a fourth ZSSR row read from ``PREFIX_NAME.json`` (for example ``others``: every image given
 one kernel, ``perturbed_kernels.py others-mean``), set against the estimated-kernel row image by image, with its own
 share of the gap and worst image.
@@ -18,11 +22,15 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 from zssr_deploy.datasets import true_kernel
 from zssr_deploy.imageops.kernels import bicubic_kernel
 from zssr_deploy.trainers.kernel_estimation import kernel_psnr
 
 ROWS = ("bicubic", "none", "true", "estimate")
+#: the result file of the estimated-kernel row, and x2 estimates to recompute kernel PSNR from (``main`` sets them)
+OPTIONS: dict = {"estimate": "estimate", "kernels": {}}
 
 
 def load(path: Path) -> dict:
@@ -36,7 +44,7 @@ def load(path: Path) -> dict:
 
 def table(prefix: str, lr_dir: str, scale: float) -> list[dict]:
     """Print one set's table; return its rows (PSNRs and seconds per image)."""
-    rows = {k: load(Path(f"{prefix}_{k}.json")) for k in ROWS}
+    rows = {k: load(Path(f"{prefix}_{OPTIONS['estimate'] if k == 'estimate' else k}.json")) for k in ROWS}
     names = [n for n in rows["true"] if n in rows["none"] and n in rows["estimate"]]
     print("| image | bicubic interp. | ZSSR, bicubic assumed | ZSSR, true kernel | ZSSR, estimated kernel | "
           "kernel PSNR (est. / bicubic) | runs agree (dB) | estimation s | fit s (est. row) |")
@@ -48,9 +56,12 @@ def table(prefix: str, lr_dir: str, scale: float) -> list[dict]:
         kern = fit["kernel"]
         bic_kp = kernel_psnr(bicubic_kernel(scale), true_kernel(lr_dir, n), scale)
         used = "" if kern["source"] == "estimated" else " (bicubic kept)"
+        kp = kern.get("kernel_psnr", float("nan"))
+        if n in OPTIONS["kernels"] and scale == 2:
+            kp = kernel_psnr(OPTIONS["kernels"][n], true_kernel(lr_dir, n), scale)
+        agree = "-" if kern.get("method") == "recurrence" else f"{kern.get('agreement_db', float('nan')):.1f}"
         print(f"| {n} | {v.get('bicubic', float('nan')):.2f} | {v['none']:.2f} | {v['true']:.2f} | {v['estimate']:.2f}{used} | "
-              f"{kern.get('kernel_psnr', float('nan')):.2f} / {bic_kp:.2f} | {kern.get('agreement_db', float('nan')):.1f} | "
-              f"{kern['seconds']:.0f} | {fit['fit_seconds']:.0f} |")
+              f"{kp:.2f} / {bic_kp:.2f} | {agree} | {kern['seconds']:.0f} | {fit['fit_seconds']:.0f} |")
         out.append({**v, "name": n, "est_s": kern["seconds"], "fit_s": fit["fit_seconds"],
                     "used": kern["source"] == "estimated"})
     if out:
@@ -82,8 +93,9 @@ def compare(prefixes: list[str], name: str, rows: list[dict]) -> None:
     if not both:
         print(f"\nno {name} results")
         return
-    print(f"\n**estimated kernel against {name}**\n")
-    print(f"| image | ZSSR, bicubic assumed | ZSSR, true kernel | ZSSR, estimated kernel | ZSSR, {name} | estimated - {name} |")
+    est = OPTIONS["estimate"]
+    print(f"\n**{est} against {name}**\n")
+    print(f"| image | ZSSR, bicubic assumed | ZSSR, true kernel | ZSSR, {est} | ZSSR, {name} | {est} - {name} |")
     print("|---|---|---|---|---|---|")
     for r in both:
         print(f"| {r['name']} | {r['none']:.2f} | {r['true']:.2f} | {r['estimate']:.2f} | {other[r['name']]:.2f} | "
@@ -91,8 +103,8 @@ def compare(prefixes: list[str], name: str, rows: list[dict]) -> None:
     m = {k: sum(r[k] for r in both) / len(both) for k in ("none", "true", "estimate")}
     mo = sum(other[r["name"]] for r in both) / len(both)
     worst = min(both, key=lambda r: other[r["name"]] - r["none"])
-    print(f"\n{len(both)} images: estimated {m['estimate']:.2f} ({(m['estimate'] - m['none']) / (m['true'] - m['none']):.0%} "
-          f"of the gap), {name} {mo:.2f} ({(mo - m['none']) / (m['true'] - m['none']):.0%}); the estimate scores higher on "
+    print(f"\n{len(both)} images: {est} {m['estimate']:.2f} ({(m['estimate'] - m['none']) / (m['true'] - m['none']):.0%} "
+          f"of the gap), {name} {mo:.2f} ({(mo - m['none']) / (m['true'] - m['none']):.0%}); {est} scores higher on "
           f"{sum(r['estimate'] > other[r['name']] for r in both)}/{len(both)} images; {name}'s worst image against its "
           f"bicubic-assumption result: {worst['name']} {other[worst['name']] - worst['none']:+.2f} dB")
 
@@ -103,7 +115,13 @@ def main() -> None:
                     help="pairs: result prefix (reads _bicubic, _none, _true, _estimate) and its LR folder")
     ap.add_argument("--scale", type=float, default=2.0)
     ap.add_argument("--compare", metavar="NAME", help="also the ZSSR row of PREFIX_NAME.json, beside the estimate")
+    ap.add_argument("--estimate", default="estimate", metavar="NAME", help="the estimated-kernel row's PREFIX_NAME.json")
+    ap.add_argument("--kernels", nargs="+", default=[], metavar="JSON", help="x2 estimates to recompute kernel PSNR from")
     args = ap.parse_args()
+    OPTIONS["estimate"] = args.estimate
+    for path in args.kernels:
+        OPTIONS["kernels"].update({n: np.array(r["x2_kernel"]) for n, r in json.loads(Path(path).read_text())["images"].items()
+                                   if "x2_kernel" in r})
     if len(args.sets) % 2:
         ap.error("give PREFIX LR_DIR pairs")
     everything = []

@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     img = read_image(args.image).pixels
-    cfg = KernelEstimationConfig(threads=None)  # None: the estimator keeps the thread count set here
+    cfg = KernelEstimationConfig(method="kernelgan", threads=None)  # None: keeps the thread count set here
     if args.iters is not None:
         cfg = dataclasses.replace(cfg, gan=dataclasses.replace(cfg.gan, iterations=args.iters))
     rows, first = [], None

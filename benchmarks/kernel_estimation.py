@@ -1,7 +1,8 @@
 """Kernel estimation alone on a blind-SR folder: kernel PSNR of the estimate and of "assume bicubic" against
 the true kernel, how much the runs agree, the image's detail, and seconds (``lscpu`` model printed with the timings).
 
-    python benchmarks/kernel_estimation.py benchmarks/blind/set5_x2 --json benchmarks/results/kernels_set5_x2.json [--resume]
+    python benchmarks/kernel_estimation.py benchmarks/blind/set5_x2 --json benchmarks/results/kernels_set5_x2.json [--resume] \
+        [--method kernelgan|recurrence]
 
 Make the folder first: ``zssr-deploy degrade ../shared/data/Set5 -o benchmarks/blind/set5_x2 --seed 0``.
 

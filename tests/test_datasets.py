@@ -68,20 +68,31 @@ def test_evaluate_given_lr_images_with_true_or_no_kernel(tmp_path, photo):
 
 
 def test_estimate_kernel_and_fit_with_the_estimate(tmp_path, photo):
+    """Both estimators through the CLI: KernelGAN (few iterations) and the default patch-recurrence search; the
+    estimate goes into the fit, its summary and the model's metadata; images too small for each are refused."""
     lr = tmp_path / "lr.png"
     write_image(lr, photo[:72, :80])
-    r = run("estimate-kernel", lr, "-o", tmp_path / "k.npy", "--png", tmp_path / "k.png", "--iters", "30")
+    r = run("estimate-kernel", lr, "-o", tmp_path / "k.npy", "--png", tmp_path / "k.png", "--iters", "30",
+            "--method", "kernelgan")
     assert r.exit_code == 0, r.output
     assert "kernel estimation: 60/60 steps" in r.output and "\r" not in r.output  # plain lines
+    assert "(KernelGAN, runs agree to" in r.output
     k = np.load(tmp_path / "k.npy")
     assert k.ndim == 2 and abs(k.sum() - 1) < 1e-9 and read_image(tmp_path / "k.png").pixels.shape[2] == 1
-    r = run("fit-and-run", lr, "-o", tmp_path / "sr.png", "--kernel", "estimate", "--preset", "given-kernel",
-            "--max-iters", "3", "--kernel-iters", "30", "--device", "cpu", "--save-model", tmp_path / "m.onnx")
+    r = run("estimate-kernel", lr, "-o", tmp_path / "k2.npy")  # the default: patch recurrence
     assert r.exit_code == 0, r.output
-    assert ("kernel: estimated" in r.output or "kernel: bicubic" in r.output) and "runs agree to" in r.output
+    assert "(patch recurrence" in r.output and abs(np.load(tmp_path / "k2.npy").sum() - 1) < 1e-9
+    r = run("fit-and-run", lr, "-o", tmp_path / "sr.png", "--kernel", "estimate", "--preset", "given-kernel",
+            "--max-iters", "3", "--device", "cpu", "--save-model", tmp_path / "m.onnx")
+    assert r.exit_code == 0, r.output
+    assert ("kernel: estimated" in r.output or "kernel: bicubic" in r.output) and "patch recurrence" in r.output
     training = ZSSRModel(tmp_path / "m.onnx").metadata.training
     assert training["kernel_estimate"]["source"] in ("estimated", "bicubic (estimate rejected)")
-    assert {"agreement_db", "detail", "seconds"} <= set(training["kernel_estimate"])
+    assert training["kernel_estimate"]["method"] == "recurrence"
+    assert {"detail", "seconds"} <= set(training["kernel_estimate"])
     write_image(tmp_path / "tiny.png", photo[:60, :80])
-    r = run("estimate-kernel", tmp_path / "tiny.png", "-o", tmp_path / "t.npy")
+    r = run("estimate-kernel", tmp_path / "tiny.png", "-o", tmp_path / "t.npy", "--method", "kernelgan")
     assert one_error_line(r) and "at least 64 pixels" in r.output and not (tmp_path / "t.npy").exists()
+    write_image(tmp_path / "tinier.png", photo[:30, :80])
+    r = run("estimate-kernel", tmp_path / "tinier.png", "-o", tmp_path / "t.npy")
+    assert one_error_line(r) and "at least 32 pixels" in r.output and not (tmp_path / "t.npy").exists()

@@ -21,7 +21,7 @@ from zssr_deploy.trainers.kernel_estimation import (
 )
 from zssr_deploy.trainers.kernel_gan import KernelGANConfig
 
-FAST = KernelEstimationConfig(gan=KernelGANConfig(iterations=300))
+FAST = KernelEstimationConfig(method="kernelgan", gan=KernelGANConfig(iterations=300))
 
 
 def gaussian(s1, s2, theta, n=11, mean=5.5):
@@ -59,12 +59,13 @@ def test_estimation_runs_on_one_thread_whatever_the_process_uses(blurred):
     import torch
 
     lr, _ = blurred
-    cfg = KernelEstimationConfig(gan=KernelGANConfig(iterations=40))
+    cfg = KernelEstimationConfig(method="kernelgan", gan=KernelGANConfig(iterations=40))
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
         one = estimate_kernel(lr, 2, cfg).x2_kernel
-        np.testing.assert_array_equal(estimate_kernel(lr, 2, cfg.__class__(gan=cfg.gan, threads=None)).x2_kernel, one)
+        np.testing.assert_array_equal(
+            estimate_kernel(lr, 2, cfg.__class__(method="kernelgan", gan=cfg.gan, threads=None)).x2_kernel, one)
         torch.set_num_threads(2)
         seen: list[tuple[int, int]] = []
         side_by_side = estimate_kernel(lr, 2, cfg, progress=lambda done, total: seen.append((done, total)))
@@ -112,7 +113,7 @@ def _flat(kind: str) -> np.ndarray:
 @pytest.mark.parametrize(("image", "why"), [("constant", "flat"), ("noise", "flat"), ("ramp", "no edges")])
 def test_flat_image_falls_back_to_bicubic(image, why):
     """KernelGAN returns some kernel for any image: for these the image checks decide."""
-    est = estimate_kernel(_flat(image), 2, KernelEstimationConfig(gan=KernelGANConfig(iterations=20)))
+    est = estimate_kernel(_flat(image), 2, KernelEstimationConfig(method="kernelgan", gan=KernelGANConfig(iterations=20)))
     assert est.kernel is None and why in est.reason and est.summary()["source"].startswith("bicubic")
     assert est.x2_kernel.sum() == pytest.approx(1.0)  # the estimate itself is still there, for inspection
 

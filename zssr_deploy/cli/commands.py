@@ -171,7 +171,7 @@ def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **o
 @click.option("--png", type=click.Path(dir_okay=False), default=None, help="Also write a magnified picture of it.")
 @click.option("--iters", "iterations", type=click.IntRange(min=1), default=ZSSRConfig.kernel_estimation_iters,
               show_default=True,
-              help="KernelGAN's training steps.")
+              help="KernelGAN's training steps (--method kernelgan).")
 @click.option("--method", type=click.Choice(KERNEL_ESTIMATORS), default=None,
               help=f"kernelgan, or recurrence: the Gaussian whose downscaling of INPUT best reproduces its own "
                    f"patches [default: {ZSSRConfig.kernel_estimator}].")

@@ -47,10 +47,11 @@ fit_options = _options(
                  help="Released-code configuration to start from."),
     click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
                  help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv), or 'estimate' to "
-                      "estimate it from INPUT first (KernelGAN: docs/BENCHMARKS.md, blind SR)."),
+                      "estimate it from INPUT first (--kernel-estimator; docs/BENCHMARKS.md, blind SR)."),
     kernel_estimator_option,
     click.option("--kernel-iters", "kernel_estimation_iters", type=click.IntRange(min=1), default=None,
-                 help=f"KernelGAN's training steps for --kernel estimate [default: {ZSSRConfig.kernel_estimation_iters}]."),
+                 help="KernelGAN's training steps for --kernel estimate --kernel-estimator kernelgan "
+                      f"[default: {ZSSRConfig.kernel_estimation_iters}]."),
     training_options,
     click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),
     click.option("--noise-std", type=float, default=None, help="Gaussian noise std added to LR sons."),

@@ -1,14 +1,23 @@
 """Estimate the downscaling kernel of an LR image from the image alone (blind SR; the paper's Table 2).
 
-The estimator is KernelGAN (:mod:`.kernel_gan`, Bell-Kligler, Shocher & Irani 2019): the right kernel is the one
-whose downscaling of the image keeps the image's own distribution of small patches (patches recur across scales
-in natural images), learnt adversarially against a discriminator that sees 7x7 patches. Two runs with different
-seeds are averaged (their centres of mass aligned): runs of a GAN vary, and on scikit-image photos the average
-scored above the two runs' mean kernel PSNR on every photo (docs/BENCHMARKS.md). It replaced a non-adversarial estimator
-(an anisotropic Gaussian fitted by the sliced Wasserstein distance between patch sets), which recovered 3 % of
-the true kernel's gain on Set5 x2 and lost up to 3.9 dB on some images (its estimates were too wide).
+Two estimators (``KernelEstimationConfig.method``), both built on one fact: small patches of a natural image
+recur at its coarser scales, and recur best when the coarser scale is made with the kernel that made the image.
 
-Runs that disagree are not trusted either: when the first two runs' kernels are further apart than
+* ``recurrence`` (:mod:`.kernel_recurrence`, Michaeli & Irani 2013, the estimator the ZSSR paper used): the
+  anisotropic Gaussian whose x2 downscaling of the image best reproduces the image's own edge patches (mean
+  nearest-neighbour distance), found by a grid and a pattern search. Deterministic, seconds to a minute.
+* ``kernelgan`` (:mod:`.kernel_gan`, Bell-Kligler, Shocher & Irani 2019): the same principle learnt adversarially
+  against a discriminator that sees 7x7 patches. Two runs with different seeds are averaged (their centres of
+  mass aligned): runs of a GAN vary, and on scikit-image photos the average scored above the two runs' mean
+  kernel PSNR on every photo (docs/BENCHMARKS.md). On one photo under a narrow and a wide kernel, its estimates
+  (and those of the authors' own code) hardly differ; the patch-recurrence estimates follow the kernel
+  (``benchmarks/kernel_sensitivity.py``).
+
+An earlier non-adversarial estimator (an anisotropic Gaussian fitted by the sliced Wasserstein distance between
+patch *sets*) recovered 3 % of the true kernel's gain on Set5 x2 with estimates up to 2.4 times too wide; the
+patch-recurrence criterion compares each patch with its nearest neighbour instead.
+
+KernelGAN runs that disagree are not trusted either: when the first two runs' kernels are further apart than
 ``min_agreement`` (kernel PSNR between them), the bicubic assumption is kept.
 
 An image without edges carries no evidence about the kernel (blurring a smooth image hardly changes it), yet
@@ -48,13 +57,15 @@ from .device import resolve_device
 from .kernel_gan import KernelGANConfig, fit_kernel_gan, postprocess_kernel
 from .kernel_recurrence import RecurrenceConfig, fit_recurrence_kernel
 
-__all__ = ["ESTIMATORS", "KernelEstimate", "KernelEstimationConfig", "estimate_kernel", "image_detail", "kernel_psnr",
-           "stretch_kernel", "verdict"]
+__all__ = ["ESTIMATORS", "RECURRENCE_MIN_SIDE", "KernelEstimate", "KernelEstimationConfig", "estimate_kernel",
+           "image_detail", "kernel_psnr", "stretch_kernel", "verdict"]
 
 log = logging.getLogger(__name__)
 
 #: the kernel estimators (:attr:`KernelEstimationConfig.method`)
 ESTIMATORS = KERNEL_ESTIMATORS
+#: the smallest side the patch-recurrence estimate takes (its coarse image keeps 16 pixels for 5x5 patches)
+RECURRENCE_MIN_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -227,10 +238,13 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
                     progress: Callable[[int, int], None] | None = None) -> KernelEstimate:
     """Estimate the kernel that downscaled ``image`` (float ``HxWxC`` in [0, 1], the LR input) by ``scale``.
 
-    ``progress(done, total)`` after each iteration of all runs. Raises :class:`InvalidImageError` for an image
-    too small to estimate from: KernelGAN's generator takes 64x64 crops, so at least 64 pixels per side.
+    ``progress(done, total)`` after each step (KernelGAN's iterations of all runs, or kernels tried). Raises
+    :class:`InvalidImageError` for an image too small to estimate from: KernelGAN's generator takes 64x64 crops, so
+    at least 64 pixels per side; the patch-recurrence search compares 5x5 patches with those of the image's half,
+    so at least 32 (:data:`RECURRENCE_MIN_SIDE`).
     """
-    img = check_image(image, min_side=config.gan.crop, finite=True, needs="kernel estimation").astype(np.float32)
+    min_side = RECURRENCE_MIN_SIDE if config.method == "recurrence" else config.gan.crop
+    img = check_image(image, min_side=min_side, finite=True, needs="kernel estimation").astype(np.float32)
     img = np.clip(img, 0.0, 1.0)
     t0 = time.perf_counter()
     device = resolve_device(config.device)

@@ -124,6 +124,7 @@ def _search(criterion: Callable[[np.ndarray], float], config: RecurrenceConfig,
             for i, a in enumerate(config.variances) for b in config.variances[: i + 1]
             for j in range(1 if a == b else config.angles)]
     seen: dict[tuple[float, float, float], float] = {}
+    total = len(grid) + 60
 
     def value(p: tuple[float, float, float]) -> float:
         a, b, t = p
@@ -132,8 +133,8 @@ def _search(criterion: Callable[[np.ndarray], float], config: RecurrenceConfig,
         key = (round(a, 6), round(b, 6), round(t % 180.0, 4))
         if key not in seen:
             seen[key] = criterion(gaussian_kernel(a, b, t % 180.0, config.size))
-            if progress is not None:
-                progress(len(seen), len(grid) + 60)
+            if progress is not None:  # the search's length is not known ahead: it is counted as at most 60 steps
+                progress(min(len(seen), total - 1), total)
         return seen[key]
 
     best = min(grid, key=value)
@@ -150,6 +151,8 @@ def _search(criterion: Callable[[np.ndarray], float], config: RecurrenceConfig,
             best = candidate  # type: ignore[assignment]
         else:
             step = [s / 2.0 for s in step]
+    if progress is not None:
+        progress(total, total)
     a, b, t = best
     if b > a:
         a, b, t = b, a, t + 90.0
