@@ -113,3 +113,16 @@ def test_takes_images_down_to_32_pixels(astronaut):
     assert est.x2_kernel.sum() == pytest.approx(1.0)
     with pytest.raises(InvalidImageError, match="kernel estimation needs at least 32 pixels"):
         estimate_kernel(np.zeros((31, 40, 3)), 2, RECURRENCE)
+
+
+def test_no_minimum_inside_the_range_keeps_bicubic(astronaut):
+    """When the best Gaussian is the widest the range allows, the criterion has no minimum (it would go wider):
+    no kernel is returned, and the estimate says why. Here the range stops at 0.5 under a kernel of variance 3.5."""
+    from zssr_deploy.trainers.kernel_recurrence import fit_recurrence_kernel
+
+    lr = degrade(astronaut, gaussian_kernel(3.5, 3.5, 0.0, size=11), 2)
+    narrow = RecurrenceConfig(variances=(0.3, 0.5), angles=2)
+    kernel, facts = fit_recurrence_kernel(lr, narrow)
+    assert kernel is None and facts["at_widest"] and max(facts["variances"]) == pytest.approx(0.5)
+    est = estimate_kernel(lr.astype(np.float32), 2, KernelEstimationConfig(method="recurrence", recurrence=narrow))
+    assert est.kernel is None and "no minimum" in est.reason

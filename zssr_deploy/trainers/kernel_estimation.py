@@ -271,7 +271,9 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
     x2 /= x2.sum()
     agreement, detail, reason = verdict(img, kernels, config)
     if not reason and config.method == "recurrence" and gauss is None:
-        reason = "bicubic downscaling reproduces the image's own patches better than any Gaussian kernel"
+        reason = ("the patch-recurrence criterion has no minimum: it keeps preferring wider kernels up to the widest "
+                  "(too little structure to tell the kernel)" if facts["at_widest"] else
+                  "bicubic downscaling reproduces the image's own patches better than any Gaussian kernel")
     if reason:
         log.warning("kernel estimation: %s; using the bicubic assumption", reason)
     kernel = None if reason else shift_kernel(stretch_kernel(x2, scale), scale_pair(scale))

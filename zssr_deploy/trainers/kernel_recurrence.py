@@ -119,7 +119,8 @@ class RecurrenceCriterion:
 
 def _search(criterion: Callable[[np.ndarray], float], config: RecurrenceConfig,
             progress: Callable[[int, int], None] | None) -> tuple[tuple[float, float, float], float]:
-    """The grid's best Gaussian, refined by a pattern search in (log major, log minor, angle)."""
+    """The grid's best Gaussian, refined by a pattern search in (log major, log minor, angle), the variances kept
+    within the grid's range (unbounded, the search ran to variances of 20-70 on two nearly featureless photos)."""
     grid = [(a, b, 0.0 if a == b else 180.0 * j / config.angles)
             for i, a in enumerate(config.variances) for b in config.variances[: i + 1]
             for j in range(1 if a == b else config.angles)]
@@ -138,13 +139,17 @@ def _search(criterion: Callable[[np.ndarray], float], config: RecurrenceConfig,
         return seen[key]
 
     best = min(grid, key=value)
+    lo, hi = config.variances[0], config.variances[-1]
     step = [math.log(config.variances[1] / config.variances[0]) / 2.0] * 2 + [90.0 / config.angles]
     while step[0] >= config.tolerance:
         moves = []
         for axis in range(3):
             for sign in (-1.0, 1.0):
                 p = list(best)
-                p[axis] = p[axis] * math.exp(sign * step[axis]) if axis < 2 else p[axis] + sign * step[axis]
+                if axis < 2:  # variances stay in the grid's range: wider ones do not fit the kernel's taps
+                    p[axis] = min(max(p[axis] * math.exp(sign * step[axis]), lo), hi)
+                else:
+                    p[axis] += sign * step[axis]
                 moves.append(tuple(p))
         candidate = min(moves, key=value)
         if value(candidate) < value(best):
@@ -164,14 +169,18 @@ def fit_recurrence_kernel(image: np.ndarray, config: RecurrenceConfig = Recurren
                           progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray | None, dict]:
     """The x2 kernel of ``image`` (float ``HxWxC`` in [0, 1], the LR input; at least ``2 * patch`` pixels a side)
     by patch recurrence: a ``size x size`` Gaussian (float64, sum 1, centre of mass on the middle tap), or None
-    when MATLAB's bicubic kernel reproduces the patches better than every Gaussian. The facts: the Gaussian's
-    variances and angle, and the criterion for it and for bicubic."""
+    when MATLAB's bicubic kernel reproduces the patches better than every Gaussian, or when the best Gaussian is
+    the widest the range allows (no minimum: ``facts["at_widest"]``). The facts: the Gaussian's variances and
+    angle, and the criterion for it and for bicubic."""
     with torch.no_grad():
         criterion = RecurrenceCriterion(image, config, device or torch.device("cpu"))
         (a, b, t), best = _search(criterion, config, progress)
         bicubic = criterion(bicubic_kernel(2))
+    # a best Gaussian on the range's wide end is no minimum: the criterion keeps preferring wider kernels (a
+    # nearly featureless image), so the image does not tell its kernel
+    unbounded = a >= config.variances[-1] * (1.0 - 1e-9)
     facts = {"variances": [round(a, 4), round(b, 4)], "angle": round(t, 2), "criterion": best,
-             "bicubic_criterion": bicubic}
+             "bicubic_criterion": bicubic, "at_widest": unbounded}
     log.info("patch recurrence: Gaussian %.2f / %.2f at %.0f degrees, criterion %.3g (bicubic %.3g)", a, b, t, best,
              bicubic)
-    return (None if bicubic <= best else gaussian_kernel(a, b, t, config.size)), facts
+    return (None if bicubic <= best or unbounded else gaussian_kernel(a, b, t, config.size)), facts
