@@ -126,3 +126,15 @@ def test_no_minimum_inside_the_range_keeps_bicubic(astronaut):
     assert kernel is None and facts["at_widest"] and max(facts["variances"]) == pytest.approx(0.5)
     est = estimate_kernel(lr.astype(np.float32), 2, KernelEstimationConfig(method="recurrence", recurrence=narrow))
     assert est.kernel is None and "no minimum" in est.reason
+
+
+def test_x4_kernel_of_a_small_image_fits_it(astronaut):
+    """The x4 kernel is the x2 estimate composed with itself, without the alignment's zero padding (which tripled
+    by composition made a 63x63 kernel for Set5 woman's 57-pixel-wide x4 image, and the fit refused it)."""
+    from zssr_deploy.imageops.degrade import compose_x2
+
+    k2 = gaussian_kernel(1.5, 1.0, 20.0, size=11)
+    lr = degrade(load_sample("astronaut", 240), k2, 4).astype(np.float32)  # 60x60, about woman's 57 pixels
+    est = estimate_kernel(lr, 4, RECURRENCE)
+    assert est.kernel is not None and max(est.kernel.shape) < min(lr.shape[:2]) and est.kernel.sum() == pytest.approx(1.0)
+    assert est.kernel.shape[0] <= compose_x2(est.x2_kernel).shape[0]

@@ -177,6 +177,14 @@ def verdict(image: np.ndarray, kernels: list[np.ndarray], config: KernelEstimati
     return agreement, detail, reason
 
 
+def _trimmed(kernel: np.ndarray, tiny: float = 1e-7) -> np.ndarray:
+    """The kernel without its outer rows and columns of (nearly) zero taps: the runs' alignment pads the x2
+    estimate, and composing it for x4 triples that padding (a 63x63 x4 kernel for a 57-pixel-wide image)."""
+    mass = np.abs(kernel) > tiny * np.abs(kernel).max()
+    rows, cols = np.flatnonzero(mass.any(1)), np.flatnonzero(mass.any(0))
+    return kernel[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
 def stretch_kernel(x2_kernel: np.ndarray, scale: float | tuple[float, float]) -> np.ndarray:
     """The kernel for another factor: x2 itself, x4 the x2 kernel composed with itself, other factors the x2
     kernel's profile stretched by ``s / 2`` per axis (cubic spline), normalised."""
@@ -276,7 +284,7 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
                   "bicubic downscaling reproduces the image's own patches better than any Gaussian kernel")
     if reason:
         log.warning("kernel estimation: %s; using the bicubic assumption", reason)
-    kernel = None if reason else shift_kernel(stretch_kernel(x2, scale), scale_pair(scale))
+    kernel = None if reason else shift_kernel(_trimmed(stretch_kernel(x2, scale)), scale_pair(scale))
     seconds = time.perf_counter() - t0
     log.info("kernel estimated in %.1f s (%s, agreement %.1f dB)", seconds, config.method, agreement)
     return KernelEstimate(None if kernel is None else kernel / kernel.sum(), x2, agreement, detail, reason, seconds,
