@@ -29,8 +29,6 @@ from zssr_deploy.imageops.kernels import bicubic_kernel
 from zssr_deploy.trainers.kernel_estimation import kernel_psnr
 
 ROWS = ("bicubic", "none", "true", "estimate")
-#: the result file of the estimated-kernel row, and x2 estimates to recompute kernel PSNR from (``main`` sets them)
-OPTIONS: dict = {"estimate": "estimate", "kernels": {}}
 
 
 def load(path: Path) -> dict:
@@ -42,9 +40,12 @@ def load(path: Path) -> dict:
     return rows
 
 
-def table(prefix: str, lr_dir: str, scale: float) -> list[dict]:
-    """Print one set's table; return its rows (PSNRs and seconds per image)."""
-    rows = {k: load(Path(f"{prefix}_{OPTIONS['estimate'] if k == 'estimate' else k}.json")) for k in ROWS}
+def table(prefix: str, lr_dir: str, scale: float, estimate: str = "estimate",
+          kernels: dict[str, np.ndarray] | None = None) -> list[dict]:
+    """Print one set's table, the estimated-kernel row from ``PREFIX_ESTIMATE.json`` and kernel PSNR recomputed from
+    the x2 ``kernels`` given by name; return its rows (PSNRs and seconds per image)."""
+    kernels = kernels or {}
+    rows = {k: load(Path(f"{prefix}_{estimate if k == 'estimate' else k}.json")) for k in ROWS}
     names = [n for n in rows["true"] if n in rows["none"] and n in rows["estimate"]]
     print("| image | bicubic interp. | ZSSR, bicubic assumed | ZSSR, true kernel | ZSSR, estimated kernel | "
           "kernel PSNR (est. / bicubic) | runs agree (dB) | estimation s | fit s (est. row) |")
@@ -57,8 +58,8 @@ def table(prefix: str, lr_dir: str, scale: float) -> list[dict]:
         bic_kp = kernel_psnr(bicubic_kernel(scale), true_kernel(lr_dir, n), scale)
         used = "" if kern["source"] == "estimated" else " (bicubic kept)"
         kp = kern.get("kernel_psnr", float("nan"))
-        if n in OPTIONS["kernels"] and scale == 2:
-            kp = kernel_psnr(OPTIONS["kernels"][n], true_kernel(lr_dir, n), scale)
+        if n in kernels and scale == 2:
+            kp = kernel_psnr(kernels[n], true_kernel(lr_dir, n), scale)
         agree = "-" if kern.get("method") == "recurrence" else f"{kern.get('agreement_db', float('nan')):.1f}"
         print(f"| {n} | {v.get('bicubic', float('nan')):.2f} | {v['none']:.2f} | {v['true']:.2f} | {v['estimate']:.2f}{used} | "
               f"{kp:.2f} / {bic_kp:.2f} | {agree} | {kern['seconds']:.0f} | {fit['fit_seconds']:.0f} |")
@@ -84,7 +85,7 @@ def summary(rows: list[dict]) -> None:
           f"{sum(r['used'] for r in rows)}/{len(rows)} images")
 
 
-def compare(prefixes: list[str], name: str, rows: list[dict]) -> None:
+def compare(prefixes: list[str], name: str, rows: list[dict], est: str = "estimate") -> None:
     """The ``name`` row beside the estimated-kernel row, per image and over the images both have."""
     other: dict[str, float] = {}
     for prefix in prefixes:
@@ -93,7 +94,6 @@ def compare(prefixes: list[str], name: str, rows: list[dict]) -> None:
     if not both:
         print(f"\nno {name} results")
         return
-    est = OPTIONS["estimate"]
     print(f"\n**{est} against {name}**\n")
     print(f"| image | ZSSR, bicubic assumed | ZSSR, true kernel | ZSSR, {est} | ZSSR, {name} | {est} - {name} |")
     print("|---|---|---|---|---|---|")
@@ -118,16 +118,16 @@ def main() -> None:
     ap.add_argument("--estimate", default="estimate", metavar="NAME", help="the estimated-kernel row's PREFIX_NAME.json")
     ap.add_argument("--kernels", nargs="+", default=[], metavar="JSON", help="x2 estimates to recompute kernel PSNR from")
     args = ap.parse_args()
-    OPTIONS["estimate"] = args.estimate
+    kernels: dict[str, np.ndarray] = {}
     for path in args.kernels:
-        OPTIONS["kernels"].update({n: np.array(r["x2_kernel"]) for n, r in json.loads(Path(path).read_text())["images"].items()
+        kernels.update({n: np.array(r["x2_kernel"]) for n, r in json.loads(Path(path).read_text())["images"].items()
                                    if "x2_kernel" in r})
     if len(args.sets) % 2:
         ap.error("give PREFIX LR_DIR pairs")
     everything = []
     for prefix, lr_dir in zip(args.sets[::2], args.sets[1::2], strict=True):
         print(f"\n**{Path(prefix).name}**\n")
-        rows = table(prefix, lr_dir, args.scale)
+        rows = table(prefix, lr_dir, args.scale, args.estimate, kernels)
         if rows:
             summary(rows)
         everything += rows
@@ -135,7 +135,7 @@ def main() -> None:
         print("\n**all sets**")
         summary(everything)
     if args.compare:
-        compare(args.sets[::2], args.compare, everything)
+        compare(args.sets[::2], args.compare, everything, args.estimate)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ from zssr_deploy.files import write_bytes_atomic
 from zssr_deploy.imageops.degrade import degrade
 from zssr_deploy.imageops.kernels import bicubic_kernel
 from zssr_deploy.io import read_image
+from zssr_deploy.trainers.config import KERNEL_ESTIMATORS
 from zssr_deploy.trainers.kernel_estimation import (
-    ESTIMATORS,
     KernelEstimationConfig,
     estimate_kernel,
     kernel_psnr,
@@ -81,7 +81,7 @@ def main() -> None:
     ap.add_argument("--json", required=True)
     ap.add_argument("--scale", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--method", choices=ESTIMATORS, default=KernelEstimationConfig.method, help="the estimator")
+    ap.add_argument("--method", choices=KERNEL_ESTIMATORS, default=KernelEstimationConfig.method, help="the estimator")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--only", action="append", default=[], metavar="NAME", help="these images only (repeatable)")
     ap.add_argument("--bootstrap", action="store_true", help="re-estimate on the image degraded by its estimate")

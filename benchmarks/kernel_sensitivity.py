@@ -26,7 +26,8 @@ from scipy.io import loadmat
 from zssr_deploy.files import write_bytes_atomic
 from zssr_deploy.imageops.degrade import degrade
 from zssr_deploy.io import read_image, write_image
-from zssr_deploy.trainers.kernel_estimation import ESTIMATORS, KernelEstimationConfig, estimate_kernel, kernel_psnr
+from zssr_deploy.trainers.config import KERNEL_ESTIMATORS
+from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel, kernel_psnr
 
 #: name: (major variance, minor variance, angle of the major axis in degrees), HR pixels squared; the range of
 #: DIV2KRK's x2 recipe (variances 0.6 to 5)
@@ -67,7 +68,7 @@ def main() -> None:
     ap.add_argument("--only", action="append", default=[], metavar="PHOTO")
     ap.add_argument("--kernel", action="append", default=[], choices=sorted(KERNELS), help="default: all")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--method", choices=ESTIMATORS, default=KernelEstimationConfig.method, help="the estimator")
+    ap.add_argument("--method", choices=KERNEL_ESTIMATORS, default=KernelEstimationConfig.method, help="the estimator")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--save-lr", metavar="DIR")
     ap.add_argument("--peer", metavar="DIR", help="score DIR/PHOTO_KERNEL_kernel_x2.mat as well")

@@ -57,13 +57,11 @@ from .device import resolve_device
 from .kernel_gan import KernelGANConfig, fit_kernel_gan, postprocess_kernel
 from .kernel_recurrence import RecurrenceConfig, fit_recurrence_kernel
 
-__all__ = ["ESTIMATORS", "RECURRENCE_MIN_SIDE", "KernelEstimate", "KernelEstimationConfig", "estimate_kernel",
+__all__ = ["RECURRENCE_MIN_SIDE", "KernelEstimate", "KernelEstimationConfig", "estimate_kernel",
            "image_detail", "kernel_psnr", "stretch_kernel", "verdict"]
 
 log = logging.getLogger(__name__)
 
-#: the kernel estimators (:attr:`KernelEstimationConfig.method`)
-ESTIMATORS = KERNEL_ESTIMATORS
 #: the smallest side the patch-recurrence estimate takes (its coarse image keeps 16 pixels for 5x5 patches)
 RECURRENCE_MIN_SIDE = 32
 
@@ -102,8 +100,8 @@ class KernelEstimationConfig:
     threads for more than one run (``torch.get_num_threads() >= 2 * threads``), runs go side by side."""
 
     def __post_init__(self) -> None:
-        if self.method not in ESTIMATORS:
-            raise ConfigError(f"unknown kernel estimator {self.method!r}: use one of {', '.join(ESTIMATORS)}")
+        if self.method not in KERNEL_ESTIMATORS:
+            raise ConfigError(f"unknown kernel estimator {self.method!r}: use one of {', '.join(KERNEL_ESTIMATORS)}")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ downscaling of the LR image ``y`` best reproduces ``y``'s own small patches:
 
 Where Michaeli & Irani solve for a free-form kernel (alternating nearest-neighbour matches and least squares),
 this searches anisotropic Gaussians (two variances and an angle: a grid, then a pattern search from its best
-point), and MATLAB's bicubic kernel competes as one more candidate. The free-form least squares, tried first,
-drifted to kernels many times too wide on scikit-image photos; the parametric search is deterministic, needs no
+point), and MATLAB's bicubic kernel competes as one more candidate. The free-form least squares, tried first (by hand, during
+development), drifted to kernels many times too wide on scikit-image photos; the parametric search is deterministic, needs no
 seed, and costs seconds. It also shows what the method cannot know: an LR image made by kernel ``k`` from a soft
 HR image is the very image made by a wider kernel from a sharper one, so on soft photos the estimate is too wide
 (docs/BENCHMARKS.md).
@@ -49,9 +49,9 @@ class RecurrenceConfig:
     """At most about this many of the image's patches are compared (every n-th, in raster order)."""
     edges: float = 0.25
     """The share of the image's patches compared, those with the most gradient energy (1: every patch). Smooth
-    patches find close matches in any blurred copy, so comparing them all pulls the estimate wide (on
-    scikit-image's astronaut under a narrow kernel: 3.0 times the true spread with all patches, 2.2 with a
-    quarter)."""
+    patches find close matches in any blurred copy, so comparing them all pulls the estimate wide (a check by
+    hand during development, scikit-image's astronaut under a narrow kernel: 3.0 times the true spread with all
+    patches, 2.2 with a quarter)."""
     max_side: int = 320
     """Larger images are cut to their central ``max_side`` square first (time and memory of the search)."""
     variances: tuple[float, ...] = (0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6)
