@@ -25,6 +25,7 @@ from scipy.io import loadmat
 
 from zssr_deploy.files import write_bytes_atomic
 from zssr_deploy.imageops.degrade import degrade
+from zssr_deploy.imageops.kernels import gaussian_taps
 from zssr_deploy.io import read_image, write_image
 from zssr_deploy.trainers.config import KERNEL_ESTIMATORS
 from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel, kernel_psnr
@@ -38,13 +39,7 @@ KERNELS = {"narrow": (0.7, 0.7, 0.0), "wide": (4.0, 4.0, 0.0), "long30": (4.5, 0
 def gaussian(major: float, minor: float, degrees: float, size: int = 11) -> np.ndarray:
     """An 11x11 Gaussian with these principal variances, its major axis ``degrees`` counter-clockwise from the x
     axis as displayed, centre of mass where the trainer's rule puts it for x2 (as ``degrade`` expects)."""
-    t = math.radians(degrees)
-    rot = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
-    inv = np.linalg.inv(rot @ np.diag([major, minor]) @ rot.T)
-    c = size // 2 + 0.5 * (2 - size % 2)
-    y, x = np.mgrid[:size, :size] - c
-    z = np.stack([x, -y], -1)  # x right, y up: rows point down
-    k = np.exp(-0.5 * np.einsum("...i,ij,...j->...", z, inv, z))
+    k = gaussian_taps(major, minor, math.radians(degrees), size, size // 2 + 0.5 * (2 - size % 2), y_up=True)
     want = np.array(k.shape) / 2.0 + 0.5 * (2 - np.array(k.shape) % 2)
     k = ndimage.shift(k, want - np.array(ndimage.center_of_mass(k)))
     return k / k.sum()

@@ -1,10 +1,12 @@
+import math
+
 import numpy as np
 import pytest
 from scipy import ndimage
 from scipy.io import savemat
 
 from zssr_deploy.errors import KernelError
-from zssr_deploy.imageops.kernels import load_kernel, random_gaussian_kernel, shift_kernel, validate_kernel
+from zssr_deploy.imageops.kernels import gaussian_taps, load_kernel, random_gaussian_kernel, shift_kernel, validate_kernel
 
 
 def test_validate_normalises():
@@ -77,3 +79,17 @@ def test_random_gaussian_is_seeded_and_valid():
     np.testing.assert_allclose(a.sum(), 1.0, atol=1e-12)
     np.testing.assert_allclose(ndimage.center_of_mass(a), (6.0, 6.0), atol=1e-9)  # centred, symmetric
     np.testing.assert_allclose(a, a[::-1, ::-1], atol=1e-15)
+
+
+def test_gaussian_taps_is_the_covariance_gaussian():
+    # isotropic, variance 2, centred on the middle tap of 3x3: exp(-(x^2 + y^2) / 4)
+    want = np.exp(-np.array([[2.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 2.0]]) / 4.0)
+    np.testing.assert_allclose(gaussian_taps(2.0, 2.0, 0.3, 3, 1.0), want, rtol=1e-12)
+    # theta rotates the major axis: 90 degrees swaps the variances; y up mirrors the rows about the centre
+    np.testing.assert_allclose(gaussian_taps(4.0, 0.5, math.pi / 2, 7, 3.0), gaussian_taps(0.5, 4.0, 0.0, 7, 3.0),
+                               rtol=1e-12)
+    tilted = gaussian_taps(4.0, 0.5, 0.6, 7, 3.0)
+    np.testing.assert_allclose(gaussian_taps(4.0, 0.5, 0.6, 7, 3.0, y_up=True), tilted[::-1], rtol=1e-12)
+    assert not np.allclose(tilted, tilted[::-1])  # the mirror is not trivially equal
+    # off-centre: the peak sits on the asked centre
+    assert np.unravel_index(np.argmax(gaussian_taps(1.0, 1.0, 0.0, 9, 5.0)), (9, 9)) == (5, 5)

@@ -29,6 +29,7 @@ from scipy import ndimage, signal
 
 from ..errors import ConfigError
 from .guard import check_image
+from .kernels import gaussian_taps
 from .resize import kernel_downscale
 
 __all__ = ["DIV2KRK_X2", "KernelRecipe", "compose_x2", "degrade", "image_seed", "random_kernel"]
@@ -66,13 +67,8 @@ def random_kernel(rng: np.random.Generator, recipe: KernelRecipe = DIV2KRK_X2, s
     """One kernel by the recipe's four steps (module docstring)."""
     l1, l2 = rng.uniform(recipe.min_var, recipe.max_var, size=2)
     theta = rng.uniform(0.0, math.pi)
-    q = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
-    inv_cov = np.linalg.inv(q @ np.diag([l1, l2]) @ q.T)
     k = recipe.size
-    mu = k // 2 + 0.5 * (sf - k % 2)
-    yy, xx = np.meshgrid(np.arange(k) - mu, np.arange(k) - mu, indexing="ij")
-    z = np.stack([xx, yy], -1)
-    raw = np.exp(-0.5 * np.einsum("...i,ij,...j->...", z, inv_cov, z))
+    raw = gaussian_taps(l1, l2, theta, k, k // 2 + 0.5 * (sf - k % 2))
     raw = raw * (1.0 + rng.uniform(-recipe.noise, recipe.noise, size=(k, k)))
     shifted = ndimage.shift(raw, _zssr_centre(raw.shape, sf) - np.array(ndimage.center_of_mass(raw)))
     return shifted / shifted.sum()

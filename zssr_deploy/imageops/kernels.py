@@ -20,7 +20,8 @@ from .scale import scale_pair
 #: re-centring rules of :func:`shift_kernel`
 KERNEL_PHASES = ("zssr", "centered")
 
-__all__ = ["KERNEL_PHASES", "align_kernels", "bicubic_kernel", "is_dihedral_symmetric", "kernel_picture", "load_kernel",
+__all__ = ["KERNEL_PHASES", "align_kernels", "bicubic_kernel", "gaussian_taps", "is_dihedral_symmetric", "kernel_picture",
+           "load_kernel",
            "random_gaussian_kernel", "read_kernel_file", "shift_kernel", "validate_kernel"]
 
 
@@ -146,6 +147,21 @@ def is_dihedral_symmetric(kernel: np.ndarray, tol: float = 1e-6) -> bool:
     return bool(np.allclose(k, np.rot90(k), atol=atol) and np.allclose(k, np.fliplr(k), atol=atol))
 
 
+def gaussian_taps(l1: float, l2: float, theta: float, size: int, centre: float, y_up: bool = False) -> np.ndarray:
+    """``exp(-z^T C^-1 z / 2)`` on a ``size x size`` grid (float64, not normalised): the one Gaussian that every
+    kernel made here starts from.
+
+    ``C = U diag(l1, l2) U^T`` with ``U`` the rotation by ``theta`` radians (``l1``, ``l2``: variances in pixels
+    squared along the rotated axes); ``z = (x, y)`` is a tap's offset from ``(centre, centre)`` (row and column
+    index), x to the right and y down the rows, or up them with ``y_up`` (angles counter-clockwise as displayed).
+    """
+    u = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+    inv_cov = np.linalg.inv(u @ np.diag([l1, l2]) @ u.T)
+    y, x = np.mgrid[:size, :size] - centre
+    z = np.stack([x, -y if y_up else y], -1)
+    return np.exp(-0.5 * np.einsum("...i,ij,...j->...", z, inv_cov, z))
+
+
 def random_gaussian_kernel(
     scale: float, seed: int, size: int | None = None, min_eigenvalue: float = 0.05
 ) -> np.ndarray:
@@ -158,11 +174,6 @@ def random_gaussian_kernel(
     rng = np.random.default_rng(seed)
     l1, l2 = np.maximum(rng.uniform(0.0, scale**2, size=2), min_eigenvalue)
     theta = rng.uniform(0.0, np.pi)
-    u = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
-    inv_cov = np.linalg.inv(u @ np.diag([l1, l2]) @ u.T)
     n = size if size is not None else 2 * math.ceil(3 * scale) + 1
-    ax = np.arange(n) - (n - 1) / 2.0
-    xx, yy = np.meshgrid(ax, ax)
-    pts = np.stack([xx, yy], -1)
-    k = np.exp(-0.5 * np.einsum("...i,ij,...j->...", pts, inv_cov, pts))
+    k = gaussian_taps(l1, l2, theta, n, (n - 1) / 2.0)
     return validate_kernel(k)

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from ..imageops.kernels import bicubic_kernel
+from ..imageops.kernels import bicubic_kernel, gaussian_taps
 
 __all__ = ["RecurrenceConfig", "RecurrenceCriterion", "fit_recurrence_kernel", "gaussian_kernel"]
 
@@ -66,12 +66,7 @@ def gaussian_kernel(major: float, minor: float, degrees: float, size: int = 13) 
     """A ``size x size`` Gaussian (float64, sum 1) with these principal variances (HR pixels squared), its major
     axis ``degrees`` counter-clockwise from the x axis as displayed (rows point down), centre of mass on the
     middle tap."""
-    t = math.radians(degrees)
-    rot = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
-    inv = np.linalg.inv(rot @ np.diag([major, minor]) @ rot.T)
-    y, x = np.mgrid[:size, :size] - (size - 1) / 2.0
-    z = np.stack([x, -y], -1)
-    k = np.exp(-0.5 * np.einsum("...i,ij,...j->...", z, inv, z))
+    k = gaussian_taps(major, minor, math.radians(degrees), size, (size - 1) / 2.0, y_up=True)
     k = ndimage.shift(k, (size - 1) / 2.0 - np.array(ndimage.center_of_mass(k)))  # truncation can move it
     return k / k.sum()
 
