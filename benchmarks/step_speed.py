@@ -12,7 +12,7 @@ the step's convolutions could reach here. Their ratio bounds what a faster preci
 step is convolutions, so the step's time cannot fall below its FLOPs over that peak.
 
 Memory: a loop of identical steps makes glibc's malloc return the freed activations to the system after
-every step and fault them in again (about 15,000 page faults, 10-25 % of a bf16 step on AMD EPYC), which a
+every step and fault them in again (thousands of page faults, 10-25 % of a bf16 step on AMD EPYC), which a
 real fit, whose father sizes vary, does not (about 15 faults per iteration, measured in ``fit``). So the
 benchmark sets glibc's trim and mmap thresholds (``mallopt``) before timing, and prints the page faults per
 step; ``--glibc-default`` leaves them alone, to see the difference.
@@ -103,25 +103,8 @@ def step_ms(size: int, steps: int, bf16: bool, channels_last: bool) -> tuple[flo
     return (time.perf_counter() - t) / steps * 1000, (minor_faults() - faults) / steps
 
 
-@torch.no_grad()
-def torch_conv_peak(size: int, bf16: bool, repeats: int = 5, calls: int = 10) -> float:
-    """GFLOP/s of one 64->64 3x3 convolution forward at ``size`` x ``size`` (channels_last; bf16 tensors or
-    fp32), best of ``repeats`` batches of ``calls``."""
-    dtype = torch.bfloat16 if bf16 else torch.float32
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(1, 64, size, size, generator=g).to(dtype).contiguous(memory_format=torch.channels_last)
-    w = torch.randn(64, 64, 3, 3, generator=g).to(dtype).contiguous(memory_format=torch.channels_last)
-    torch.nn.functional.conv2d(x, w, padding=1)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(calls):
-            torch.nn.functional.conv2d(x, w, padding=1)
-        best = min(best, (time.perf_counter() - t) / calls)
-    return 2 * 64 * 64 * 9 * size * size / best / 1e9
-
-
 def best_ms(call, repeats: int = 5, calls: int = 5) -> float:
+    """Milliseconds per ``call()``: the best of ``repeats`` batches of ``calls``, after one call to warm up."""
     call()
     best = float("inf")
     for _ in range(repeats):
@@ -130,6 +113,18 @@ def best_ms(call, repeats: int = 5, calls: int = 5) -> float:
             call()
         best = min(best, (time.perf_counter() - t) / calls)
     return best * 1000
+
+
+@torch.no_grad()
+def torch_conv_peak(size: int, bf16: bool, repeats: int = 5, calls: int = 10) -> float:
+    """GFLOP/s of one 64->64 3x3 convolution forward at ``size`` x ``size`` (channels_last; bf16 tensors or
+    fp32), best of ``repeats`` batches of ``calls``."""
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 64, size, size, generator=g).to(dtype).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(64, 64, 3, 3, generator=g).to(dtype).contiguous(memory_format=torch.channels_last)
+    ms = best_ms(partial(torch.nn.functional.conv2d, x, w, padding=1), repeats, calls)
+    return 2 * 64 * 64 * 9 * size * size / ms / 1e6
 
 
 @torch.no_grad()
