@@ -25,7 +25,7 @@ from scipy.io import loadmat
 
 from zssr_deploy.files import write_bytes_atomic
 from zssr_deploy.imageops.degrade import degrade
-from zssr_deploy.imageops.kernels import gaussian_taps
+from zssr_deploy.imageops.kernels import gaussian_taps, zssr_centre
 from zssr_deploy.io import read_image, write_image
 from zssr_deploy.trainers.config import KERNEL_ESTIMATORS
 from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel, kernel_psnr
@@ -40,8 +40,7 @@ def gaussian(major: float, minor: float, degrees: float, size: int = 11) -> np.n
     """An 11x11 Gaussian with these principal variances, its major axis ``degrees`` counter-clockwise from the x
     axis as displayed, centre of mass where the trainer's rule puts it for x2 (as ``degrade`` expects)."""
     k = gaussian_taps(major, minor, math.radians(degrees), size, size // 2 + 0.5 * (2 - size % 2), y_up=True)
-    want = np.array(k.shape) / 2.0 + 0.5 * (2 - np.array(k.shape) % 2)
-    k = ndimage.shift(k, want - np.array(ndimage.center_of_mass(k)))
+    k = ndimage.shift(k, zssr_centre(k.shape, 2.0) - np.array(ndimage.center_of_mass(k)))
     return k / k.sum()
 
 

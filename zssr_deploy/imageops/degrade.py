@@ -29,7 +29,7 @@ from scipy import ndimage, signal
 
 from ..errors import ConfigError
 from .guard import check_image
-from .kernels import gaussian_taps
+from .kernels import gaussian_taps, zssr_centre
 from .resize import kernel_downscale
 
 __all__ = ["DIV2KRK_X2", "KernelRecipe", "compose_x2", "degrade", "image_seed", "random_kernel"]
@@ -59,10 +59,6 @@ def image_seed(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
-def _zssr_centre(shape: tuple[int, ...], sf: float) -> np.ndarray:
-    return np.array(shape) / 2.0 + 0.5 * (sf - np.array(shape) % 2)
-
-
 def random_kernel(rng: np.random.Generator, recipe: KernelRecipe = DIV2KRK_X2, sf: float = 2.0) -> np.ndarray:
     """One kernel by the recipe's four steps (module docstring)."""
     l1, l2 = rng.uniform(recipe.min_var, recipe.max_var, size=2)
@@ -70,7 +66,7 @@ def random_kernel(rng: np.random.Generator, recipe: KernelRecipe = DIV2KRK_X2, s
     k = recipe.size
     raw = gaussian_taps(l1, l2, theta, k, k // 2 + 0.5 * (sf - k % 2))
     raw = raw * (1.0 + rng.uniform(-recipe.noise, recipe.noise, size=(k, k)))
-    shifted = ndimage.shift(raw, _zssr_centre(raw.shape, sf) - np.array(ndimage.center_of_mass(raw)))
+    shifted = ndimage.shift(raw, zssr_centre(raw.shape, sf) - np.array(ndimage.center_of_mass(raw)))
     return shifted / shifted.sum()
 
 

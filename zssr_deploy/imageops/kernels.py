@@ -21,8 +21,7 @@ from .scale import scale_pair
 KERNEL_PHASES = ("zssr", "centered")
 
 __all__ = ["KERNEL_PHASES", "align_kernels", "bicubic_kernel", "gaussian_taps", "is_dihedral_symmetric", "kernel_picture",
-           "load_kernel",
-           "random_gaussian_kernel", "read_kernel_file", "shift_kernel", "validate_kernel"]
+           "load_kernel", "random_gaussian_kernel", "read_kernel_file", "shift_kernel", "validate_kernel", "zssr_centre"]
 
 
 def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
@@ -96,7 +95,7 @@ def shift_kernel(kernel: np.ndarray, scale: float | Sequence[float], phase: str 
     sf = np.array(scale_pair(scale))
     current = np.array(ndimage.center_of_mass(k))
     size = np.array(k.shape)
-    wanted = size / 2.0 + 0.5 * (sf - size % 2) if phase == "zssr" else (size - 1) / 2.0
+    wanted = zssr_centre(k.shape, sf) if phase == "zssr" else (size - 1) / 2.0
     shift = wanted - current
     pad = int(math.ceil(np.max(np.abs(shift)))) + 1
     return ndimage.shift(np.pad(k, pad, mode="constant"), shift)
@@ -145,6 +144,13 @@ def is_dihedral_symmetric(kernel: np.ndarray, tol: float = 1e-6) -> bool:
         return False
     atol = tol * float(np.abs(k).max())
     return bool(np.allclose(k, np.rot90(k), atol=atol) and np.allclose(k, np.fliplr(k), atol=atol))
+
+
+def zssr_centre(shape: Sequence[int], scale: float | Sequence[float]) -> np.ndarray:
+    """Where the trainer's rule puts a kernel's centre of mass (row, column index) for ``scale``:
+    ``shape / 2 + 0.5 * (scale - shape % 2)`` per axis, so that the downscaled son stays aligned with its father."""
+    size = np.array(shape)
+    return size / 2.0 + 0.5 * (np.asarray(scale) - size % 2)
 
 
 def gaussian_taps(l1: float, l2: float, theta: float, size: int, centre: float, y_up: bool = False) -> np.ndarray:
