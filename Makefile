@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[cpu,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[cpu,train,test]'
 	touch $(STAMP)
 
 .PHONY: install demo test lint clean browser

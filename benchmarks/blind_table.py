@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from zssr_deploy.datasets import true_kernel
+from zssr_deploy.blind.datasets import true_kernel
+from zssr_deploy.blind.estimate import kernel_psnr
 from zssr_deploy.imageops.kernels import bicubic_kernel
-from zssr_deploy.trainers.kernel_estimation import kernel_psnr
 
 ROWS = ("bicubic", "none", "true", "estimate")
 

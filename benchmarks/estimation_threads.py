@@ -19,9 +19,10 @@ import numpy as np
 import torch
 from kernel_estimation import cpu_model
 
+from zssr_deploy.blind.config import KernelEstimationConfig
+from zssr_deploy.blind.estimate import estimate_kernel
 from zssr_deploy.files import write_bytes_atomic
 from zssr_deploy.io import read_image
-from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel
 
 
 def main() -> None:

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from kernel_estimation import cpu_model  # noqa: E402
 
 from zssr_deploy.api import upscale_image  # noqa: E402
-from zssr_deploy.evaluate import mod_crop, rgb_protocol_lr  # noqa: E402
 from zssr_deploy.files import write_bytes_atomic  # noqa: E402
 from zssr_deploy.io import read_image, write_image  # noqa: E402
+from zssr_deploy.metrics import mod_crop, rgb_protocol_lr  # noqa: E402
 from zssr_deploy.trainers.config import build_config  # noqa: E402
 
 

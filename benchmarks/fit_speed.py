@@ -17,8 +17,8 @@ import torch
 
 from zssr_deploy.evaluate import score_image
 from zssr_deploy.io import read_image
+from zssr_deploy.models.device import bf16_supported, resolve_device
 from zssr_deploy.trainers import PRESETS, fit
-from zssr_deploy.trainers.device import bf16_supported, resolve_device
 
 
 def run(hr: np.ndarray, scale: int, precision: str, max_iters: int | None, device: str) -> dict:

@@ -16,8 +16,8 @@ import argparse
 import numpy as np
 import torch
 
-from zssr_deploy.evaluate import mod_crop, rgb_protocol_lr
 from zssr_deploy.io import read_image
+from zssr_deploy.metrics import mod_crop, rgb_protocol_lr
 from zssr_deploy.trainers.config import PRESETS
 from zssr_deploy.trainers.fitting import fit
 from zssr_deploy.trainers.step import reconstruction_regions

@@ -21,10 +21,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from kernel_estimation import cpu_model  # noqa: E402
 
-from zssr_deploy.evaluate import mod_crop, rgb_protocol_lr, score_output  # noqa: E402
 from zssr_deploy.exporters import export_pipeline_cached  # noqa: E402
 from zssr_deploy.files import write_bytes_atomic  # noqa: E402
 from zssr_deploy.io import read_image  # noqa: E402
+from zssr_deploy.metrics import mod_crop, rgb_protocol_lr, score_output  # noqa: E402
 from zssr_deploy.models.pipeline import ZSSRPipeline  # noqa: E402
 from zssr_deploy.runtime import ZSSRModel  # noqa: E402
 from zssr_deploy.trainers.config import build_config  # noqa: E402

@@ -22,18 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from zssr_deploy.datasets import true_kernel
-from zssr_deploy.files import write_bytes_atomic
-from zssr_deploy.imageops.degrade import degrade
-from zssr_deploy.imageops.kernels import bicubic_kernel
-from zssr_deploy.io import read_image
-from zssr_deploy.trainers.config import KERNEL_ESTIMATORS
-from zssr_deploy.trainers.kernel_estimation import (
-    KernelEstimationConfig,
+from zssr_deploy.blind.config import KERNEL_ESTIMATORS, KernelEstimationConfig
+from zssr_deploy.blind.datasets import true_kernel
+from zssr_deploy.blind.estimate import (
     estimate_kernel,
     kernel_psnr,
     stretch_kernel,
 )
+from zssr_deploy.files import write_bytes_atomic
+from zssr_deploy.imageops.degrade import degrade
+from zssr_deploy.imageops.kernels import bicubic_kernel
+from zssr_deploy.io import read_image
 
 
 def cpu_model() -> str:

@@ -23,12 +23,12 @@ from kernel_estimation import cpu_model, moments, spread  # benchmarks/ is on th
 from scipy import ndimage
 from scipy.io import loadmat
 
+from zssr_deploy.blind.config import KERNEL_ESTIMATORS, KernelEstimationConfig
+from zssr_deploy.blind.estimate import estimate_kernel, kernel_psnr
 from zssr_deploy.files import write_bytes_atomic
 from zssr_deploy.imageops.degrade import degrade
 from zssr_deploy.imageops.kernels import gaussian_taps, zssr_centre
 from zssr_deploy.io import read_image, write_image
-from zssr_deploy.trainers.config import KERNEL_ESTIMATORS
-from zssr_deploy.trainers.kernel_estimation import KernelEstimationConfig, estimate_kernel, kernel_psnr
 
 #: name: (major variance, minor variance, angle of the major axis in degrees), HR pixels squared; the range of
 #: DIV2KRK's x2 recipe (variances 0.6 to 5)

@@ -29,7 +29,7 @@ from blind_table import load
 from kernel_estimation import angle_error, moments, second_moments, spread
 from scipy.linalg import eigh
 
-from zssr_deploy.datasets import true_kernel
+from zssr_deploy.blind.datasets import true_kernel
 from zssr_deploy.imageops.kernels import align_kernels
 
 

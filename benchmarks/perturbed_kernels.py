@@ -31,9 +31,9 @@ import numpy as np
 from kernel_estimation import moments, spread
 from scipy import ndimage, signal
 
-from zssr_deploy.datasets import true_kernel, write_kernel
+from zssr_deploy.blind.datasets import true_kernel
 from zssr_deploy.files import write_bytes_atomic
-from zssr_deploy.imageops.kernels import shift_kernel
+from zssr_deploy.imageops.kernels import shift_kernel, write_kernel
 
 
 def gaussian(sigma: float) -> np.ndarray:

@@ -89,9 +89,9 @@ def end_to_end(hr_path: Path, json_out: Path, port_dir: Path, tf_python: str, se
     sys.path.insert(0, str(Path(__file__).parent))
     from kernel_estimation import cpu_model
 
-    from zssr_deploy.evaluate import mod_crop, rgb_protocol_lr, score_output
     from zssr_deploy.files import write_bytes_atomic
     from zssr_deploy.io import read_image, write_image
+    from zssr_deploy.metrics import mod_crop, rgb_protocol_lr, score_output
 
     runs = _runs(json_out)
     if any(r["seed"] == seed and r["image"] == hr_path.name for r in runs):

@@ -41,8 +41,8 @@ from functools import partial
 
 import torch
 
+from zssr_deploy.models.device import bf16_supported
 from zssr_deploy.models.network import ZSSRNet
-from zssr_deploy.trainers.device import bf16_supported
 
 TF_STEP = """
 import sys, time, numpy as np

@@ -4,10 +4,13 @@ through ONNX Runtime as through torch."""
 import numpy as np
 import pytest
 
-from zssr_deploy.api import Callbacks, Inference, ZSSRUpscaler, fit_model, run_model, upscale_image
+from zssr_deploy.api import Callbacks, fit_model, upscale_image
+from zssr_deploy.blind.config import KernelSource, kernel_source
 from zssr_deploy.errors import ConfigError, KernelError, ModelError, OutputError, ProviderError
+from zssr_deploy.evaluate import ZSSRUpscaler
 from zssr_deploy.imageops.resize import imresize
 from zssr_deploy.io import read_image, write_image
+from zssr_deploy.runtime.run import Inference, run_model
 from zssr_deploy.trainers.config import build_config
 
 CFG = build_config("ideal", 2, max_iters=4, crop_size=16, device="cpu", precision="fp32", bp_iters="1")
@@ -23,7 +26,7 @@ def test_onnx_and_torch_engines_give_the_same_image(lr_png, tmp_path):
     """The final inference through the exported graph equals the torch module's (float32: 1e-5), and the
     report says how the fit went."""
     steps = []
-    a = upscale_image(lr_png, tmp_path / "a.png", CFG, inference=Inference("torch"),
+    a = upscale_image(lr_png, tmp_path / "a.png", CFG, inference=Inference(engine="torch"),
                       callbacks=Callbacks(on_step=lambda ev: steps.append((ev.index, ev.phase))))
     b = upscale_image(lr_png, tmp_path / "b.png", CFG, save_model=tmp_path / "m.onnx")
     assert steps == [(0, "start"), (0, "end")]
@@ -48,7 +51,6 @@ def test_everything_checkable_fails_before_training(lr_png, tmp_path):
         (OutputError, dict(output_path=tmp_path / "taken.png")),
         (OutputError, dict(save_model=tmp_path / "m.txt")),
         (ConfigError, dict(inference=Inference(tile=3))),
-        (KernelError, dict(kernel_path=tmp_path / "missing.npy")),
         (ConfigError, dict(output_path=lr_png, overwrite=True)),  # the input itself: never, even with overwrite
         (ProviderError, dict(inference=Inference(provider="cuda"))),  # no CUDA here (CI has no GPU)
         (ConfigError, dict(gt_path=tmp_path / "gt.png")),
@@ -60,11 +62,15 @@ def test_everything_checkable_fails_before_training(lr_png, tmp_path):
         with pytest.raises(err):
             upscale_image(lr_png, callbacks=cb, **kw)
     assert lr_png.read_bytes() == original
+    with pytest.raises(KernelError, match="does not exist"):  # a kernel file is read before any work
+        kernel_source(tmp_path / "missing.npy")
     np.save(tmp_path / "k3.npy", np.ones((3, 3, 3)))
     with pytest.raises(KernelError, match="2-D"):  # validated once, by the fit's plan
-        upscale_image(lr_png, tmp_path / "o.png", CFG, kernel_path=tmp_path / "k3.npy", callbacks=cb)
+        upscale_image(lr_png, tmp_path / "o.png", CFG, kernel=kernel_source(tmp_path / "k3.npy"), callbacks=cb)
     with pytest.raises(ConfigError, match="engine"):
-        Inference("tensorflow")
+        Inference(engine="tensorflow")
+    with pytest.raises(ConfigError, match="array"):
+        KernelSource("given")
     assert calls == [] and not (tmp_path / "o.png").exists()
     assert (tmp_path / "taken.png").read_bytes() == b"x"
 
@@ -79,7 +85,7 @@ def test_a_write_error_after_the_fit_keeps_the_result(lr_png, tmp_path):
             out_dir.rmdir()
 
     with pytest.raises(OutputError, match="the result was saved to") as err:
-        upscale_image(lr_png, out_dir / "o.png", CFG, inference=Inference("torch"), callbacks=Callbacks(on_step=vanish))
+        upscale_image(lr_png, out_dir / "o.png", CFG, inference=Inference(engine="torch"), callbacks=Callbacks(on_step=vanish))
     rescued = str(err.value).split("saved to ")[1].split("'")[1]
     assert read_image(rescued).pixels.shape == (40, 44, 3)
 

@@ -170,7 +170,8 @@ class _Stop(Exception):
 
 def test_checkpoint_resumes_an_interrupted_fit(lr_png, tmp_path):
     """Stopped in its second step, fit-and-run --checkpoint resumes there and writes the uninterrupted image."""
-    from zssr_deploy.api import Callbacks, Inference, upscale_image
+    from zssr_deploy.api import Callbacks, upscale_image
+    from zssr_deploy.runtime.run import Inference
     from zssr_deploy.trainers.config import build_config
 
     args = [*FAST, "--steps", "1.5;2", "--bp-iters", "1"]
@@ -184,7 +185,8 @@ def test_checkpoint_resumes_an_interrupted_fit(lr_png, tmp_path):
     ckpt, out = tmp_path / "fit.ckpt", tmp_path / "sr.png"
     cfg = build_config("ideal", "2", steps="1.5;2", bp_iters="1", max_iters=5, crop_size=16, device="cpu")
     with pytest.raises(_Stop):  # the library call the CLI makes, with a progress callback that stops it
-        upscale_image(lr_png, out, cfg, inference=Inference("torch"), checkpoint=ckpt, callbacks=Callbacks(stop_in_step_2))
+        upscale_image(lr_png, out, cfg, inference=Inference(engine="torch"), checkpoint=ckpt,
+                      callbacks=Callbacks(progress=stop_in_step_2))
     assert ckpt.exists() and not out.exists()
     r = run("fit-and-run", lr_png, "-o", out, *args, "--checkpoint", ckpt)
     assert r.exit_code == 0, r.output

@@ -72,8 +72,7 @@ def test_folder_errors_are_named(tmp_path):
 
 def _gradual_run(folder, json_path, on_step=None):
     """Resumable ZSSR evaluation of ``folder`` with a 6-step gradual schedule of 2 iterations a step."""
-    from zssr_deploy.api import ZSSRUpscaler
-    from zssr_deploy.evaluate import FolderEvaluation, zssr_settings
+    from zssr_deploy.evaluate import FolderEvaluation, ZSSRUpscaler, zssr_settings
     from zssr_deploy.trainers.config import build_config
 
     cfg = build_config("gradual", 2, max_iters=2, device="cpu")
@@ -133,7 +132,7 @@ def test_evaluate_keep_adam_moments_reaches_the_trainer_and_is_never_mixed(tmp_p
         return [c.fresh_optimizer_each_step for c in configs]
 
     out = tmp_path / "r.json"
-    args = ["evaluate", str(d), "--method", "zssr", "--preset", "gradual", "--max-iters", "1", "--device", "cpu",
+    args = ["evaluate", str(d), "--upscaler", "zssr", "--preset", "gradual", "--max-iters", "1", "--device", "cpu",
             "--json", str(out), "--resume"]
     r = CliRunner().invoke(main, [*args, "--only", "a", "--keep-adam-moments"])
     assert r.exit_code == 0, r.output
@@ -146,7 +145,7 @@ def test_evaluate_keep_adam_moments_reaches_the_trainer_and_is_never_mixed(tmp_p
     assert r.exit_code == 0, r.output
     assert seen() == [False, False]
     assert [i["name"] for i in json.loads(out.read_text())["images"]] == ["a", "b"]
-    r = CliRunner().invoke(main, ["evaluate", str(d), "--method", "zssr", "--preset", "gradual", "--max-iters", "1",
+    r = CliRunner().invoke(main, ["evaluate", str(d), "--upscaler", "zssr", "--preset", "gradual", "--max-iters", "1",
                                   "--device", "cpu", "--only", "a"])
     assert r.exit_code == 0 and seen() == [False, False, True]
 
@@ -156,7 +155,7 @@ def test_evaluate_custom_schedule_reaches_the_trainer_and_is_recorded(tmp_path, 
     JSON settings, so --resume never mixes it with another schedule."""
     d, seen = _two_images_and_fit_spy(tmp_path, photo, monkeypatch)
     out = tmp_path / "r.json"
-    args = ["evaluate", str(d), "--scale", "4", "--method", "zssr", "--preset", "gradual", "--max-iters", "1",
+    args = ["evaluate", str(d), "--scale", "4", "--upscaler", "zssr", "--preset", "gradual", "--max-iters", "1",
             "--device", "cpu", "--json", str(out), "--resume", "--steps", "2;3;4", "--bp-iters", "1,2,3"]
     r = CliRunner().invoke(main, [*args, "--only", "a", "--base-change", "2", "--father-placement", "released"])
     assert r.exit_code == 0, r.output
@@ -166,7 +165,7 @@ def test_evaluate_custom_schedule_reaches_the_trainer_and_is_recorded(tmp_path, 
     assert cfg.scale_factors == ((2, 2), (3, 3), (4, 4)) and cfg.back_projection_iters == (1, 2, 3)
     assert cfg.base_change_scales == (2.0,)
     assert json.loads(out.read_text())["settings"]["base_change"] == "2"
-    bad = ["evaluate", str(d), "--scale", "4", "--method", "zssr", "--max-iters", "1", "--device", "cpu",
+    bad = ["evaluate", str(d), "--scale", "4", "--upscaler", "zssr", "--max-iters", "1", "--device", "cpu",
            "--json", str(tmp_path / "bad.json"), "--steps", "2;4", "--base-change", "3"]
     r = CliRunner().invoke(main, bad)  # no step x3: one line, before any image, nothing written
     assert r.exit_code == 2 and "base change x3" in r.output and "Traceback" not in r.output

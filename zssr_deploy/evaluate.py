@@ -18,21 +18,26 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .blind.config import KernelSource
 from .errors import ConfigError, ImageReadError, InvalidImageError, ResultsError
 from .files import check_output_path, write_bytes_atomic
 from .imageops.color import rgb_to_y255
 from .imageops.resize import imresize
-from .io import SUPPORTED_EXTENSIONS, read_image
-from .metrics import psnr, ssim
+from .imageops.scale import scale_pair
+from .io import list_images, read_image
+from .metrics import luma8, mod_crop, psnr, rgb_protocol_lr, score_output, ssim, to8
+
+if TYPE_CHECKING:
+    from .trainers.config import ZSSRConfig
+    from .trainers.fitting import StepEvent
 
 __all__ = [
-    "EvalResult", "FolderEvaluation", "ImageScore", "Upscaler", "bicubic_upscaler", "list_images", "load_results",
-    "mod_crop", "rgb_protocol_lr", "save_results", "score_given_lr", "score_image", "select_images", "start_run",
-    "step_checkpoint_path", "zssr_settings",
+    "EvalResult", "FolderEvaluation", "ImageScore", "Upscaler", "ZSSRUpscaler", "bicubic_upscaler", "load_results",
+    "save_results", "score_given_lr", "score_image", "select_images", "start_run", "step_checkpoint_path", "zssr_settings",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,21 +53,6 @@ def bicubic_upscaler(lr: np.ndarray, scale: float) -> np.ndarray:
     return imresize(lr, scale)
 
 
-def mod_crop(img: np.ndarray, scale: int) -> np.ndarray:
-    """Crop the bottom/right so both sides are multiples of ``scale`` (MATLAB ``modcrop``)."""
-    h, w = img.shape[0] - img.shape[0] % scale, img.shape[1] - img.shape[1] % scale
-    if h < 2 * scale + 11 or w < 2 * scale + 11:
-        raise InvalidImageError(
-            f"a {img.shape[0]}x{img.shape[1]} image is too small to score at scale {scale} "
-            f"(needs at least {2 * scale + 11} pixels per side)"
-        )
-    return img[:h, :w]
-
-
-def _to8(x: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(x, 0.0, 255.0))
-
-
 @dataclass(frozen=True)
 class ImageScore:
     name: str
@@ -75,26 +65,6 @@ class ImageScore:
     fit seconds across resumes, steps restored from a checkpoint); written to JSON only when not empty."""
 
 
-def rgb_protocol_lr(hr: np.ndarray, scale: int) -> np.ndarray:
-    """The RGB protocol's LR input: ``hr`` (float ``HxWxC`` in [0, 1], mod-cropped to ``scale``) downscaled by
-    ``1/scale`` with MATLAB bicubic and stored as an 8-bit image; returned as float32 in [0, 1]."""
-    return (_to8(imresize(hr, 1.0 / scale) * 255.0) / 255.0).astype(np.float32)
-
-
-def luma8(rgb: np.ndarray) -> np.ndarray:
-    """8-bit luma of an image in [0, 1]: the image is rounded to 8 bit first, then Y is rounded."""
-    return _to8(rgb_to_y255(_to8(np.asarray(rgb, dtype=np.float64) * 255.0) / 255.0))
-
-
-def score_output(sr: np.ndarray, gt: np.ndarray, shave: int) -> tuple[float, float]:
-    """Y-PSNR and SSIM of an RGB (or gray) output against its ground truth, both rounded to 8 bit."""
-    if gt.shape != sr.shape:
-        raise InvalidImageError(f"the ground truth is {gt.shape[1]}x{gt.shape[0]} but the output is "
-                                f"{sr.shape[1]}x{sr.shape[0]}")
-    a, b = luma8(gt), luma8(sr)
-    return psnr(a, b, shave=shave), ssim(a, b, shave=shave)
-
-
 def score_image(
     hr: np.ndarray, scale: int, upscaler: Upscaler = bicubic_upscaler, protocol: str = "rgb", name: str = ""
 ) -> ImageScore:
@@ -102,11 +72,11 @@ def score_image(
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown protocol {protocol!r}; use one of {PROTOCOLS}")
     hr = mod_crop(hr, scale)
-    hr_y = _to8(rgb_to_y255(hr))
+    hr_y = to8(rgb_to_y255(hr))
     t0 = time.perf_counter()
     if protocol == "y":
         lr_y = imresize(hr_y, 1.0 / scale)
-        sr_y = _to8(upscaler(lr_y[..., None] / 255.0, scale)[..., 0] * 255.0)
+        sr_y = to8(upscaler(lr_y[..., None] / 255.0, scale)[..., 0] * 255.0)
     else:
         sr = upscaler(rgb_protocol_lr(hr, scale), scale)
         sr_y = luma8(sr)
@@ -189,17 +159,6 @@ def select_images(files: list[Path], only: Sequence[str] = (), limit: int | None
     return files[:limit]
 
 
-def list_images(folder: str | Path) -> list[Path]:
-    """The image files of a folder (by extension), sorted by name; :class:`ImageReadError` if there are none."""
-    d = Path(folder)
-    if not d.is_dir():
-        raise ImageReadError(f"{str(d)!r} is not a folder of images")
-    files = sorted(p for p in d.iterdir() if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
-    if not files:
-        raise ImageReadError(f"{str(d)!r} holds no images ({', '.join(SUPPORTED_EXTENSIONS)})")
-    return files
-
-
 def score_given_lr(hr: np.ndarray, lr: np.ndarray, scale: int, upscaler: Upscaler, name: str = "") -> ImageScore:
     """Score an upscaler on an LR image made elsewhere (a blind-SR folder): ``hr`` mod-cropped to ``scale``
     must be ``scale`` times ``lr``; the output is rounded to 8 bit and scored on Y as in the RGB protocol."""
@@ -267,7 +226,8 @@ def start_run(files: list[Path], scale: int, method: str, protocol: str, setting
 
 
 def zssr_settings(config: Any, preset: str, max_iters: int | None, steps: str | None = None,
-                  bp_iters: str | None = None, base_change: str | None = None, kernel: str = "none") -> dict:
+                  bp_iters: str | None = None, base_change: str | None = None, kernel: str = "none",
+                  estimator: str | None = None) -> dict:
     """The settings a ZSSR results file is identified by, so that ``--resume`` never mixes two runs.
 
     ``config`` is the run's :class:`~zssr_deploy.trainers.config.ZSSRConfig`; ``preset``, ``max_iters`` and the
@@ -283,9 +243,53 @@ def zssr_settings(config: Any, preset: str, max_iters: int | None, steps: str | 
         settings["kernel"] = kernel
     if config.kernel_phase != "zssr":
         settings["kernel_phase"] = config.kernel_phase
-    if kernel == "estimate" and config.kernel_estimator != "kernelgan":  # KernelGAN's files predate the choice
-        settings["kernel_estimator"] = config.kernel_estimator
+    if kernel == "estimate" and estimator != "kernelgan":  # KernelGAN's files predate the choice
+        settings["kernel_estimator"] = estimator
     return settings
+
+
+class ZSSRUpscaler:
+    """An upscaler for :class:`zssr_deploy.evaluate.FolderEvaluation` that fits ZSSR to each LR image.
+
+    After each call, ``last_fit`` says how the fit went: iterations and learning-rate drops per step, total
+    fit seconds (across a resume) and the steps restored from ``checkpoint`` (give one upscaler per image when
+    using a checkpoint), and how an estimated kernel was found (scored against ``true_kernel`` when given).
+    """
+
+    def __init__(self, config: ZSSRConfig, checkpoint: str | Path | None = None,
+                 on_step: Callable[[StepEvent], None] | None = None, kernel: KernelSource = KernelSource(),
+                 true_kernel: np.ndarray | None = None) -> None:
+        self.config, self.checkpoint, self.on_step = config, checkpoint, on_step
+        self.kernel, self.true_kernel = kernel, true_kernel
+        self.last_fit: dict = {}
+
+    def _kernel(self, lr: np.ndarray) -> tuple[np.ndarray | None, dict]:
+        """The kernel to fit with (estimated from ``lr`` when the source says so) and what to report of it."""
+        if not self.kernel.is_estimate:
+            return self.kernel.array, {}
+        from .blind.estimate import estimate_kernel, kernel_psnr, stretch_kernel
+
+        scale = self.config.final_scale
+        found = estimate_kernel(lr, scale, self.kernel.estimation)  # type: ignore[arg-type]
+        finding = found.summary()
+        if self.true_kernel is not None:  # how close the estimate came (FKP's kernel PSNR), fallback or not
+            truth = kernel_psnr(stretch_kernel(found.x2_kernel, scale), self.true_kernel, scale)
+            finding = replace(finding, kernel_psnr=round(truth, 3))
+        return found.kernel, {"kernel": finding.to_json()}
+
+    def __call__(self, lr: np.ndarray, scale: float) -> np.ndarray:
+        from .trainers.fitting import fit
+
+        if scale_pair(scale) != self.config.final_scale:
+            raise ConfigError(f"this upscaler was set up for x{self.config.final_scale}, not x{scale}")
+        kernel, facts = self._kernel(lr)
+        result = fit(lr, self.config, kernel=kernel, checkpoint=self.checkpoint, on_step=self.on_step)
+        self.last_fit = {**facts, "iterations": [s.iterations for s in result.steps],
+                         "learning_rate_drops": [list(s.learning_rate_drops) for s in result.steps],
+                         "fit_seconds": round(result.seconds, 3), "resumed_steps": result.resumed_steps,
+                         "device": result.device, "precision": result.precision}
+        log.info("fit: %s, %.1f s", [(s.iterations, s.learning_rate_drops) for s in result.steps], result.seconds)
+        return result.output
 
 
 class FolderEvaluation:

@@ -15,7 +15,7 @@ def environment_info() -> dict[str, object]:
         import torch
 
         info["torch"] = torch.__version__
-        from .trainers.device import resolve_device, resolve_precision
+        from .models.device import resolve_device, resolve_precision
 
         device = resolve_device("auto")
         info["torch device"] = device.type

@@ -23,7 +23,8 @@ from .errors import ImageReadError, ImageWriteError, InvalidImageError
 from .files import check_output_path, write_bytes_atomic
 from .imageops.guard import check_image
 
-__all__ = ["SUPPORTED_EXTENSIONS", "Image", "check_image_path", "encode_png", "read_image", "write_image"]
+__all__ = ["SUPPORTED_EXTENSIONS", "Image", "check_image_path", "decode_image", "encode_image", "encode_png",
+           "list_images", "read_image", "write_image"]
 
 SUPPORTED_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -69,17 +70,24 @@ def read_image(path: str | os.PathLike[str]) -> Image:
         data = np.fromfile(str(p), dtype=np.uint8)
     except OSError as exc:
         raise ImageReadError(f"cannot read {str(p)!r}: {exc.strerror}") from None
+    return decode_image(data, str(p))
+
+
+def decode_image(data: bytes | np.ndarray, name: str) -> Image:
+    """Decode an image file's bytes (PNG, JPEG, TIFF, BMP or WebP; EXIF orientation applied); ``name`` is what
+    an :class:`ImageReadError` calls it."""
+    data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
     if data.size == 0:
-        raise ImageReadError(f"{str(p)!r} is an empty file (0 bytes)")
+        raise ImageReadError(f"{name!r} is an empty file (0 bytes)")
     raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if raw is None or raw.size == 0:
-        raise ImageReadError(f"{str(p)!r} is not a readable image (truncated, corrupt, or not an image file)")
+        raise ImageReadError(f"{name!r} is not a readable image (truncated, corrupt, or not an image file)")
     if raw.dtype == np.uint8:
         depth, peak = 8, 255.0
     elif raw.dtype == np.uint16:
         depth, peak = 16, 65535.0
     else:
-        raise ImageReadError(f"{str(p)!r} has {raw.dtype} samples; only 8- and 16-bit images are supported")
+        raise ImageReadError(f"{name!r} has {raw.dtype} samples; only 8- and 16-bit images are supported")
 
     if raw.ndim == 3 and raw.shape[2] == 4 and _png_gray_alpha(data):
         raw = raw[..., [0, 3]]  # OpenCV expands gray+alpha to BGRA: keep it gray (one channel to fit, not three)
@@ -94,8 +102,18 @@ def read_image(path: str | os.PathLike[str]) -> Image:
     else:
         color, alpha = raw[..., 2::-1], raw[..., 3]
 
-    # IMREAD_UNCHANGED ignores EXIF orientation; OpenCV's colour decode applies it. Find the transform
-    # between the two decodes of the colour channels and apply it to everything we keep.
+    color, alpha = _oriented(data, raw, color, alpha)
+
+    pixels = np.ascontiguousarray(color, dtype=np.float32) / np.float32(peak)
+    a = None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float32) / np.float32(peak)
+    return Image(pixels=pixels, alpha=a, bit_depth=depth)
+
+
+def _oriented(data: np.ndarray, raw: np.ndarray, color: np.ndarray,
+              alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The colour (and alpha) planes turned as the file's EXIF orientation says. IMREAD_UNCHANGED ignores EXIF
+    orientation; OpenCV's colour decode applies it: find the transform between the two decodes of the colour
+    channels and apply it to everything we keep."""
     oriented = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if oriented is not None and (oriented.shape[:2] != raw.shape[:2] or _needs_orientation(data)):
         o = oriented if oriented.ndim == 3 else oriented[..., None]
@@ -104,10 +122,7 @@ def read_image(path: str | os.PathLike[str]) -> Image:
             k = _orient_like(color, o)
             color = _dihedral(color, k)
             alpha = None if alpha is None else _dihedral(alpha, k)
-
-    pixels = np.ascontiguousarray(color, dtype=np.float32) / np.float32(peak)
-    a = None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float32) / np.float32(peak)
-    return Image(pixels=pixels, alpha=a, bit_depth=depth)
+    return color, alpha
 
 
 def _png_gray_alpha(data: np.ndarray) -> bool:
@@ -154,14 +169,23 @@ def write_image(
     bit_depth: int = 8,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``pixels`` (float ``HxWxC`` or ``HxW`` in [0, 1], RGB) atomically; returns the path.
+    """Write ``pixels`` (float ``HxWxC`` or ``HxW`` in [0, 1], RGB) atomically (see :func:`encode_image`);
+    returns the path.
 
-    Values are clipped to [0, 1] and rounded to ``bit_depth`` (8 or 16; formats without 16-bit support get 8).
     Raises :class:`ImageWriteError` when the file exists and ``overwrite`` is false, when the folder is
     missing or unwritable, or when the extension is not a supported image format.
     """
     p = check_image_path(path, overwrite)
-    ext = p.suffix.lower()
+    return write_bytes_atomic(p, encode_image(pixels, p.suffix, alpha, bit_depth), overwrite, ImageWriteError)
+
+
+def encode_image(pixels: np.ndarray, ext: str, alpha: np.ndarray | None = None, bit_depth: int = 8) -> bytes:
+    """The file bytes of ``pixels`` (float ``HxWxC`` or ``HxW`` in [0, 1], RGB) in the format of extension ``ext``.
+
+    Values are clipped to [0, 1] and rounded to ``bit_depth`` (8 or 16; formats without 16-bit support get 8);
+    ``alpha`` (``HxW`` in [0, 1]) is stored beside them.
+    """
+    ext = ext.lower()
     arr = check_image(pixels, "pixels")
     if bit_depth not in (8, 16):
         raise ImageWriteError(f"bit depth must be 8 or 16, got {bit_depth}")
@@ -174,13 +198,13 @@ def write_image(
         if a.shape != arr.shape[:2]:
             raise InvalidImageError(f"alpha shape {a.shape} does not match the image {arr.shape[:2]}")
         if samples.shape[2] == 1 and ext == ".png":  # gray stays gray, alpha and all
-            return write_bytes_atomic(p, _encode_gray_alpha_png(samples[..., 0], a), overwrite, ImageWriteError)
+            return _encode_gray_alpha_png(samples[..., 0], a)
         color = samples[..., ::-1] if samples.shape[2] == 3 else np.repeat(samples, 3, axis=2)
         out = np.dstack([color, a])
     ok, buf = cv2.imencode(ext, out)
     if not ok:
-        raise ImageWriteError(f"OpenCV could not encode {str(p)!r} as {ext}")
-    return write_bytes_atomic(p, buf.tobytes(), overwrite, ImageWriteError)
+        raise ImageWriteError(f"OpenCV could not encode the image as {ext}")
+    return buf.tobytes()
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
@@ -190,3 +214,14 @@ def encode_png(pixels: np.ndarray) -> bytes:
     if not ok:
         raise ImageWriteError("OpenCV could not encode a PNG")
     return buf.tobytes()
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """The image files of a folder (by extension), sorted by name; :class:`ImageReadError` if there are none."""
+    d = Path(folder)
+    if not d.is_dir():
+        raise ImageReadError(f"{str(d)!r} is not a folder of images")
+    files = sorted(p for p in d.iterdir() if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
+    if not files:
+        raise ImageReadError(f"{str(d)!r} holds no images ({', '.join(SUPPORTED_EXTENSIONS)})")
+    return files

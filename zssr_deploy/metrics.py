@@ -1,7 +1,9 @@
-"""PSNR and SSIM exactly as the VDSR/EDSR MATLAB evaluation scripts compute them.
+"""PSNR and SSIM exactly as the VDSR/EDSR MATLAB evaluation scripts compute them, and the scoring protocol's
+steps around them (mod-crop, the RGB protocol's 8-bit LR input, 8-bit luma, an output scored on Y).
 
-Inputs are luma (or single-channel intensity) images on the 0..255 scale, ``HxW`` float or uint8, already
-rounded when the protocol says so. ``shave`` pixels are removed from every border before scoring.
+``psnr``/``ssim`` inputs are luma (or single-channel intensity) images on the 0..255 scale, ``HxW`` float or
+uint8, already rounded when the protocol says so. ``shave`` pixels are removed from every border before scoring.
+The protocols themselves (``y`` and ``rgb``) are described in :mod:`zssr_deploy.evaluate`.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import numpy as np
 from scipy import ndimage
 
 from .errors import InvalidImageError
+from .imageops.color import rgb_to_y255
 from .imageops.guard import check_image
+from .imageops.resize import imresize
 
-__all__ = ["psnr", "ssim"]
+__all__ = ["luma8", "mod_crop", "psnr", "rgb_protocol_lr", "score_output", "ssim", "to8"]
 
 
 def _shaved(a: np.ndarray, b: np.ndarray, shave: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,3 +64,39 @@ def ssim(reference: np.ndarray, test: np.ndarray, shave: int = 0, peak: float = 
     num = (2 * mu1 * mu2 + c1) * (2 * s12 + c2)
     den = (mu1**2 + mu2**2 + c1) * (s11 + s22 + c2)
     return float(np.mean(num / den))
+
+
+def mod_crop(img: np.ndarray, scale: int) -> np.ndarray:
+    """Crop the bottom/right so both sides are multiples of ``scale`` (MATLAB ``modcrop``)."""
+    h, w = img.shape[0] - img.shape[0] % scale, img.shape[1] - img.shape[1] % scale
+    if h < 2 * scale + 11 or w < 2 * scale + 11:
+        raise InvalidImageError(
+            f"a {img.shape[0]}x{img.shape[1]} image is too small to score at scale {scale} "
+            f"(needs at least {2 * scale + 11} pixels per side)"
+        )
+    return img[:h, :w]
+
+
+def to8(x: np.ndarray) -> np.ndarray:
+    """Round to the 8-bit grid (0..255), as stored images are."""
+    return np.round(np.clip(x, 0.0, 255.0))
+
+
+def rgb_protocol_lr(hr: np.ndarray, scale: int) -> np.ndarray:
+    """The RGB protocol's LR input: ``hr`` (float ``HxWxC`` in [0, 1], mod-cropped to ``scale``) downscaled by
+    ``1/scale`` with MATLAB bicubic and stored as an 8-bit image; returned as float32 in [0, 1]."""
+    return (to8(imresize(hr, 1.0 / scale) * 255.0) / 255.0).astype(np.float32)
+
+
+def luma8(rgb: np.ndarray) -> np.ndarray:
+    """8-bit luma of an image in [0, 1]: the image is rounded to 8 bit first, then Y is rounded."""
+    return to8(rgb_to_y255(to8(np.asarray(rgb, dtype=np.float64) * 255.0) / 255.0))
+
+
+def score_output(sr: np.ndarray, gt: np.ndarray, shave: int) -> tuple[float, float]:
+    """Y-PSNR and SSIM of an RGB (or gray) output against its ground truth, both rounded to 8 bit."""
+    if gt.shape != sr.shape:
+        raise InvalidImageError(f"the ground truth is {gt.shape[1]}x{gt.shape[0]} but the output is "
+                                f"{sr.shape[1]}x{sr.shape[0]}")
+    a, b = luma8(gt), luma8(sr)
+    return psnr(a, b, shave=shave), ssim(a, b, shave=shave)

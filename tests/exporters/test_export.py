@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.conftest import PIPELINE_CASES, make_net
-from zssr_deploy.errors import ScaleError
+from zssr_deploy.errors import ConfigError, ScaleError
 from zssr_deploy.exporters import export_network, export_pipeline
 from zssr_deploy.models.pipeline import ZSSRPipeline
 from zssr_deploy.runtime import ZSSRModel
@@ -77,6 +77,13 @@ def test_scale_without_small_fraction_needs_static_shape(tmp_path):
     pipe = ZSSRPipeline(make_net(), (2.37, 2.37), bp_iters=0, ensemble=False)
     with pytest.raises(ScaleError, match="static shape"):
         export_pipeline(pipe, tmp_path / "m.onnx")
+
+
+def test_a_static_shape_below_the_minimum_side_is_a_config_error(tmp_path):
+    """A shape problem names the option, and is not a ScaleError."""
+    pipe = ZSSRPipeline(make_net(), (2.0, 2.0), bp_iters=1, ensemble=False)
+    with pytest.raises(ConfigError, match="--static-shape 4,4 is below"):
+        export_pipeline(pipe, tmp_path / "m.onnx", static_shape=(4, 4))
 
 
 def test_static_shape_export(tmp_path, rng):

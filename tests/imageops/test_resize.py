@@ -10,9 +10,9 @@ from zssr_deploy.imageops.resize import (
     contributions,
     imresize,
     kernel_downscale,
-    output_length,
     polyphase_taps,
 )
+from zssr_deploy.imageops.scale import output_length
 
 
 def keys(x: Fraction) -> Fraction:

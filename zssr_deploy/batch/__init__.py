@@ -4,7 +4,8 @@ worker that fits an image."""
 
 from .inputs import BatchInputs, BatchItem, collect_inputs, is_batch_input, output_paths
 from .manifest import MANIFEST_NAME, Manifest
-from .runner import BatchCallbacks, BatchOptions, BatchPlan, BatchSummary, plan_batch, run_batch
+from .options import BatchOptions
+from .runner import BatchCallbacks, BatchPlan, BatchSummary, plan_batch, run_batch
 from .worker import ImageResult, ImageTask, process_image
 
 __all__ = ["MANIFEST_NAME", "BatchCallbacks", "BatchInputs", "BatchItem", "BatchOptions", "BatchPlan", "BatchSummary",

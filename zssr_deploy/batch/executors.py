@@ -17,11 +17,11 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BatchError, ConfigError
+from .options import BatchOptions
 from .worker import ImageResult, ImageTask, process_image
 
 if TYPE_CHECKING:
     from ..trainers.step import Progress
-    from .runner import BatchOptions
 
 __all__ = ["make_executor"]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OutputError, ZSSRError
+from ..runtime.run import Inference, load_pipeline_model, run_loaded
 from .inputs import BatchInputs, collect_inputs, output_paths
 
 __all__ = ["RunOutcome", "run_model_batch"]
@@ -32,21 +33,20 @@ def _check_outputs(outputs: list[Path], overwrite: bool) -> None:
 
 def run_model_batch(model_path: str | os.PathLike[str], input_spec: str | os.PathLike[str],
                     out_dir: str | os.PathLike[str], *, recursive: bool = False, suffix: str = "", ext: str = "keep",
-                    tile: int | None = None, provider: str = "auto", fp16: bool = False, trt_cache_dir: str | None = None,
-                    threads: int | None = None, gpu: int = 0, overwrite: bool = False,
+                    inference: Inference = Inference(), fp16: bool = False, trt_cache_dir: str | None = None,
+                    overwrite: bool = False,
                     on_image: Callable[[RunOutcome], None] | None = None) -> tuple[BatchInputs, list[RunOutcome]]:
-    """Run an exported pipeline on every image of a folder or glob; returns the inputs and each outcome."""
-    from ..api import load_pipeline_model, run_loaded
-
+    """Run an exported pipeline on every image of a folder or glob (``inference``: provider, tile, threads and
+    GPU); returns the inputs and each outcome."""
     inputs = collect_inputs(input_spec, recursive)
     outputs = output_paths(inputs.items, out_dir, suffix, ext)
     _check_outputs(outputs, overwrite)
-    model = load_pipeline_model(model_path, provider, fp16, trt_cache_dir, threads, gpu)
+    model = load_pipeline_model(model_path, inference, fp16, trt_cache_dir)
     done = []
     for item, out in zip(inputs.items, outputs):
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            run_loaded(model, item.source, out, tile, overwrite)
+            run_loaded(model, item.source, out, inference.tile, overwrite)
             outcome = RunOutcome(item.relative.as_posix(), out)
         except (ZSSRError, OSError) as exc:
             outcome = RunOutcome(item.relative.as_posix(), out, str(exc).splitlines()[0])

@@ -15,69 +15,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .._version import __version__
-from ..errors import ConfigError, ImageReadError, OutputError, ZSSRError
+from ..blind.config import KernelSource
+from ..errors import ImageReadError, OutputError, ZSSRError
 from ..files import write_bytes_atomic
-from ..imageops.kernels import read_kernel_file
 from ..io import SUPPORTED_EXTENSIONS
+from ..runtime.run import Inference
 from .executors import make_executor
 from .inputs import BatchInputs, collect_inputs, output_paths
 from .manifest import Manifest, file_sha256, fingerprint
+from .options import BatchOptions
 from .worker import ImageResult, ImageTask
 
 if TYPE_CHECKING:
-    from ..api import Inference
     from ..trainers.config import ZSSRConfig
     from ..trainers.step import Progress
 
-__all__ = ["BatchCallbacks", "BatchOptions", "BatchPlan", "BatchSummary", "plan_batch", "run_batch"]
+__all__ = ["BatchCallbacks", "BatchPlan", "BatchSummary", "plan_batch", "run_batch"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """How a batch runs and where its files go (the fit itself is the :class:`ZSSRConfig`)."""
-
-    recursive: bool = False
-    """Take a folder's sub-folders too (and ``**`` in a glob)."""
-    suffix: str | None = None
-    """Added to each output's stem (``photo.png`` -> ``photo<suffix>.png``). None: none when the output folder
-    is another folder, ``_x<scale>`` when it is the input's own (outputs beside their inputs)."""
-    ext: str = "keep"
-    """Output format: keep (the input's), png or tif."""
-    gt_dir: str | None = None
-    """Ground truths, matched by relative path and stem (any image extension): PSNR/SSIM per image."""
-    jobs: int = 1
-    """Images fitted at once on this machine, each in its own process."""
-    threads: int | None = None
-    """CPU threads in all (default: the machine's cores), divided between the jobs."""
-    cluster: str | None = None
-    """None: this machine. 'ray' (the ``RAY_ADDRESS`` convention, else a running local cluster), or a Ray address
-    such as ``ray://HOST:10001``: each image is a Ray task."""
-    cpus_per_task: float = 1.0
-    """Ray: CPUs reserved per image (also its threads)."""
-    gpus_per_task: float = 0.0
-    """Ray: GPUs reserved per image (1 on GPU nodes)."""
-    overwrite: bool = False
-    """Replace outputs that exist but that this batch's manifest does not know."""
-
-    def __post_init__(self) -> None:
-        if self.jobs < 1:
-            raise ConfigError(f"--jobs must be at least 1, got {self.jobs}")
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
-        if self.cpus_per_task <= 0 or self.gpus_per_task < 0:
-            raise ConfigError("--cpus-per-task must be positive and --gpus-per-task not negative")
-
-    def threads_per_task(self) -> int | None:
-        if self.cluster is not None:
-            return max(1, int(self.cpus_per_task))
-        if self.jobs == 1:
-            return self.threads
-        return max(1, (self.threads or os.cpu_count() or 1) // self.jobs)
 
 
 @dataclass(frozen=True)
@@ -106,7 +62,7 @@ class BatchPlan:
     finished: list[int]
     """Indices of the images a previous run finished with the same settings (skipped)."""
     gts: list[Path | None]
-    kernel: np.ndarray | str | None
+    kernel: KernelSource
     config: ZSSRConfig
     inference: Inference
     options: BatchOptions
@@ -126,19 +82,10 @@ class BatchSummary:
         return self.failed == 0
 
 
-def _read_kernel(kernel: str | os.PathLike[str] | None) -> np.ndarray | str | None:
-    from ..api import ESTIMATE
-
-    if kernel is None or str(kernel) == ESTIMATE:
-        return None if kernel is None else ESTIMATE
-    return read_kernel_file(kernel)
-
-
-def _settings(config: ZSSRConfig, inference: Inference, kernel: np.ndarray | str | None) -> dict[str, Any]:
+def _settings(config: ZSSRConfig, inference: Inference, kernel: KernelSource) -> dict[str, Any]:
     """Everything that changes an output (not threads, jobs or where it runs)."""
-    k = kernel if isinstance(kernel, str) or kernel is None else np.round(kernel, 9).tolist()
     return {"config": dataclasses.asdict(config), "engine": inference.engine, "tile": inference.tile,
-            "kernel": k, "version": __version__}
+            "kernel": kernel.identity(), "version": __version__}
 
 
 def _ground_truths(inputs: BatchInputs, gt_dir: str | None) -> list[Path | None]:
@@ -169,13 +116,13 @@ def _prepare_out_dir(out_dir: Path, outputs: list[Path]) -> None:
 
 
 def plan_batch(input_spec: str | os.PathLike[str], out_dir: str | os.PathLike[str], config: ZSSRConfig,
-               inference: Inference, kernel: str | os.PathLike[str] | None = None,
+               inference: Inference, kernel: KernelSource = KernelSource(),
                options: BatchOptions = BatchOptions()) -> BatchPlan:
     """Every check that needs no fit, before the first one: inputs, output names, output folder (created,
     writable), provider, kernel file, ground truths, outputs that exist without being this batch's."""
     from ..trainers.config import check_kernel_preset
 
-    check_kernel_preset(config, kernel is not None)
+    check_kernel_preset(config, kernel.kind != "bicubic")
     inputs = collect_inputs(input_spec, options.recursive)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -190,10 +137,10 @@ def plan_batch(input_spec: str | os.PathLike[str], out_dir: str | os.PathLike[st
         from ..runtime import check_provider
 
         check_provider(inference.provider)
-    k, gts = _read_kernel(kernel), _ground_truths(inputs, options.gt_dir)
+    gts = _ground_truths(inputs, options.gt_dir)
     _prepare_out_dir(out, outputs)
     manifest = Manifest(out)
-    fp = fingerprint(_settings(config, inference, k))
+    fp = fingerprint(_settings(config, inference, kernel))
     finished = [i for i, item in enumerate(inputs.items)
                 if manifest.finished(item.relative.as_posix(), fp, outputs[i])]
     todo = [i for i in range(len(inputs.items)) if i not in set(finished)]
@@ -201,14 +148,14 @@ def plan_batch(input_spec: str | os.PathLike[str], out_dir: str | os.PathLike[st
     if foreign and not options.overwrite:
         raise OutputError(f"{len(foreign)} output(s) exist and are not from this batch (first: {foreign[0]!r}); "
                           "pass --overwrite to replace them, or choose another -o folder")
-    return BatchPlan(inputs, outputs, out, manifest, fp, todo, finished, gts, k, config, inference, options)
+    return BatchPlan(inputs, outputs, out, manifest, fp, todo, finished, gts, kernel, config, inference, options)
 
 
 def _task(plan: BatchPlan, i: int) -> ImageTask:
     item, gt = plan.inputs.items[i], plan.gts[i]
-    return ImageTask(item.relative.as_posix(), item.source.read_bytes(), item.source.suffix, plan.outputs[i].suffix,
-                     plan.config, plan.inference, plan.kernel, None if gt is None else gt.read_bytes(),
-                     ".png" if gt is None else gt.suffix, plan.options.threads_per_task())
+    return ImageTask(image=item.relative.as_posix(), data=item.source.read_bytes(), out_suffix=plan.outputs[i].suffix,
+                     config=plan.config, inference=plan.inference, kernel=plan.kernel,
+                     gt=None if gt is None else gt.read_bytes(), threads=plan.options.threads_per_task())
 
 
 def _tasks(plan: BatchPlan) -> Iterator[ImageTask]:

@@ -8,20 +8,20 @@ the driver touches the output folder and the manifest (one writer: nothing half-
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..blind.config import KernelFinding, KernelSource
 from ..errors import ZSSRError
+from ..io import decode_image, encode_image
+from ..runtime.run import Inference, upscaled_alpha
 
 if TYPE_CHECKING:
-    from ..api import Inference
     from ..trainers.config import ZSSRConfig
     from ..trainers.step import Progress
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 CURVE_POINTS = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImageTask:
     """Everything one image's fit-and-run needs (picklable: it travels to worker processes and Ray tasks)."""
 
@@ -41,17 +41,16 @@ class ImageTask:
     """The image's relative path (its key in the manifest)."""
     data: bytes
     """The input file's bytes."""
-    suffix: str
-    """The input's extension (the decoder needs it)."""
     out_suffix: str
     """The output's extension."""
     config: ZSSRConfig
+    """The fit's settings."""
     inference: Inference
-    kernel: np.ndarray | str | None = None
-    """A kernel array, "estimate", or None (MATLAB bicubic)."""
+    """How the final image is computed."""
+    kernel: KernelSource = KernelSource()
+    """Where the fit's kernel comes from."""
     gt: bytes | None = None
     """The ground truth's bytes (PNG/TIFF/...), to score the output."""
-    gt_suffix: str = ".png"
     threads: int | None = None
     """torch and ONNX Runtime threads for this task (None: leave as they are)."""
 
@@ -94,34 +93,28 @@ def _set_threads(task: ImageTask) -> ImageTask:
         return task
     import dataclasses
 
-    from ..trainers.device import set_threads
+    from ..models.device import set_threads
 
     set_threads(task.threads)
     return dataclasses.replace(task, inference=dataclasses.replace(task.inference, threads=task.threads))
 
 
-def _run(task: ImageTask, tmp: Path, curves: _Curves) -> tuple[bytes, dict[str, Any]]:
-    from ..api import Callbacks, upscale_image
+def _run(task: ImageTask, curves: _Curves) -> tuple[bytes, dict[str, Any]]:
+    """Decode, fit-and-run in memory (:func:`~zssr_deploy.api.upscale_array`), encode: no temporary files."""
+    from ..api import Callbacks, upscale_array
 
-    src, out = tmp / f"input{task.suffix}", tmp / f"output{task.out_suffix}"
-    src.write_bytes(task.data)
-    kernel = task.kernel
-    if isinstance(kernel, np.ndarray):
-        np.save(tmp / "kernel.npy", kernel)
-        kernel = tmp / "kernel.npy"
-    gt = None
-    if task.gt is not None:
-        gt = tmp / f"gt{task.gt_suffix}"
-        gt.write_bytes(task.gt)
-    r = upscale_image(src, out, task.config, kernel_path=kernel, gt_path=gt, inference=task.inference,
-                      callbacks=Callbacks(curves))
+    img = decode_image(task.data, task.image)
+    gt = None if task.gt is None else decode_image(task.gt, f"the ground truth of {task.image}").pixels
+    sr, r = upscale_array(img.pixels, task.config, kernel=task.kernel, gt=gt, inference=task.inference,
+                          callbacks=Callbacks(progress=curves))
+    finding = r.kernel or KernelFinding(source="given" if r.kernel_used is not None else "bicubic")
     facts = {"iterations": r.iterations, "learning_rate_drops": r.learning_rate_drops, "fit_seconds": round(r.seconds, 3),
-             "device": r.device, "precision": r.precision, "providers": r.providers,
-             "kernel": r.kernel or ({"source": "given"} if r.kernel_used is not None else {"source": "bicubic"}),
+             "device": r.device, "precision": r.precision, "providers": r.providers, "kernel": finding.to_json(),
              "kernel_taps": None if r.kernel_used is None else np.round(r.kernel_used, 6).tolist()}
     if r.psnr is not None:
         facts.update(psnr=round(r.psnr, 4), ssim=round(r.ssim, 5))
-    return out.read_bytes(), facts
+    alpha = upscaled_alpha(img, sr, task.config.final_scale)
+    return encode_image(sr, task.out_suffix, alpha, img.bit_depth), facts
 
 
 def process_image(task: ImageTask, progress: Callable[[Progress], None] | None = None) -> ImageResult:
@@ -129,18 +122,14 @@ def process_image(task: ImageTask, progress: Callable[[Progress], None] | None =
     why (a batch goes on past a bad image); ``KeyboardInterrupt`` still stops it."""
     task = _set_threads(task)
     t0, curves = time.perf_counter(), _Curves(progress)
-    with tempfile.TemporaryDirectory(prefix="zssr-batch-") as tmp:
-        try:
-            data, facts = _run(task, Path(tmp), curves)
-        except ZSSRError as exc:
-            error = str(exc)
-        except (MemoryError, RuntimeError, ValueError, OSError) as exc:  # keep the batch going; say what it was
-            log.debug("%s failed:\n%s", task.image, traceback.format_exc())
-            error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        else:
-            error = ""
-    if error:  # the messages name the task's temporary copy: name the image instead
-        error = error.replace(str(Path(tmp) / f"input{task.suffix}"), task.image).replace(tmp, "")
-        return ImageResult(task.image, "failed", error=error, facts={"seconds": round(time.perf_counter() - t0, 3)})
-    facts.update(seconds=round(time.perf_counter() - t0, 3), curves=curves.thinned())
-    return ImageResult(task.image, "done", data, facts=facts)
+    try:
+        data, facts = _run(task, curves)
+    except ZSSRError as exc:
+        error = str(exc)
+    except (MemoryError, RuntimeError, ValueError, OSError) as exc:  # keep the batch going; say what it was
+        log.debug("%s failed:\n%s", task.image, traceback.format_exc())
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    else:
+        facts.update(seconds=round(time.perf_counter() - t0, 3), curves=curves.thinned())
+        return ImageResult(task.image, "done", data, facts=facts)
+    return ImageResult(task.image, "failed", error=error, facts={"seconds": round(time.perf_counter() - t0, 3)})

@@ -15,9 +15,13 @@ import click
 
 from .._version import __version__
 from ..errors import ZSSRError
+from ..runtime.session import PROVIDER_CHOICES
 
 F = Callable[..., Any]
-PROVIDERS = click.Choice(["auto", "cpu", "cuda", "tensorrt"])
+PROVIDERS = click.Choice(PROVIDER_CHOICES)
+
+#: what a command that trains or exports needs, and the extra that brings it
+TRAIN_MODULES = ("torch", "onnx", "onnxscript", "onnx_ir")
 
 
 def user_errors(func: F) -> F:
@@ -29,6 +33,12 @@ def user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except ZSSRError as exc:
             click.echo(f"zssr-deploy: error: {exc}", err=True)
+            sys.exit(2)
+        except ModuleNotFoundError as exc:
+            if exc.name not in TRAIN_MODULES:
+                raise
+            click.echo(f"zssr-deploy: error: this command needs {exc.name}, which is not installed: "
+                       "pip install 'zssr-deploy[train]' (run and info work without it)", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("zssr-deploy: interrupted", err=True)
@@ -48,7 +58,7 @@ def options(*opts: F) -> F:
 def configure_logging(verbose: int, quiet: bool) -> None:
     """This package's log lines on stderr: warnings by default, -v info, -vv debug, -q errors only. Only the
     ``zssr_deploy`` loggers change level: torch's, ONNX's and Ray's stay as they are."""
-    from .. import console
+    from . import console
 
     pkg = logging.getLogger("zssr_deploy")
     handler = next((h for h in pkg.handlers if getattr(h, "_zssr_cli", False)), None)

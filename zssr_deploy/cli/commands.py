@@ -10,10 +10,31 @@ from typing import Any
 
 import click
 
-from ..console import ProgressBars, kernel_finding
-from ..trainers.config import KERNEL_ESTIMATORS, ZSSRConfig
+from ..errors import ConfigError
 from .app import PROVIDERS, main, user_errors
-from .options import config_from, fit_options, kernel_estimator_option, training_options
+from .console import ProgressBars, kernel_finding
+from .options import (
+    config_from,
+    estimation_from,
+    fit_options,
+    kernel_estimation_options,
+    kernel_from,
+    scale_option,
+    training_options,
+)
+
+
+def integer_scale(text: str, allowed: tuple[int, ...] | None = None) -> int:
+    """``--scale`` where a command takes whole factors only (the scoring protocol's mod-crop, the blind-SR
+    recipe); a :class:`ConfigError` naming the option otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value.is_integer() or value < 2 or (allowed is not None and int(value) not in allowed):
+        want = " or ".join(map(str, allowed)) if allowed else "a whole number, at least 2"
+        raise ConfigError(f"--scale must be {want} here, got {text!r}")
+    return int(value)
 
 
 @main.command()
@@ -42,8 +63,9 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
 
 @main.command()
 @click.argument("hr_dir", type=click.Path())
-@click.option("--scale", type=click.IntRange(min=2), default=2, show_default=True, help="Integer scale factor.")
-@click.option("--method", type=click.Choice(["bicubic", "zssr"]), default="bicubic", show_default=True)
+@scale_option(help="Whole scale factor (2, 3, 4...).")
+@click.option("--upscaler", type=click.Choice(["bicubic", "zssr"]), default="bicubic", show_default=True,
+              help="What upscales the LR images: MATLAB bicubic, or a ZSSR fit per image.")
 @click.option("--protocol", type=click.Choice(["rgb", "y"]), default="rgb", show_default=True,
               help="rgb: 8-bit RGB LR input, scored on Y; y: the Y channel resized in floating point.")
 @click.option("--limit", type=int, default=None, help="Score only the first N images (sorted by name).")
@@ -53,45 +75,61 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
               help="With --json: keep the images already in that file, score the rest, and rewrite the file "
                    "after each image; with ZSSR, the image in progress is also kept after each gradual step "
                    "(FILE's name.IMAGE.ckpt beside it), so an interrupted run loses at most the step in progress.")
-@click.option("--preset", default="ideal", show_default=True, help="ZSSR preset (with --method zssr).")
+@click.option("--preset", default="ideal", show_default=True, help="ZSSR preset (with --upscaler zssr).")
 @click.option("--lr", "lr_dir", type=click.Path(file_okay=False), default=None,
               help="Score these LR images (NAME.png, made by 'zssr-deploy degrade') instead of making them.")
 @click.option("--kernel", type=click.Choice(["none", "true", "estimate"]), default="none", show_default=True,
               help="ZSSR's kernel: none (assume bicubic), true (NAME.kernel.npy beside each LR image) or estimate.")
-@kernel_estimator_option
+@kernel_estimation_options
 @training_options
 @click.option("--keep-adam-moments", is_flag=True,
               help="ZSSR gradual: carry Adam's moments from one scale step to the next, as the released code "
                    "does (it can stall training: docs/BENCHMARKS.md); by default each step restarts Adam.")
 @click.option("--overwrite", is_flag=True, help="Replace the JSON file if it exists.")
 @user_errors
-def evaluate(hr_dir: str, method: str, json_out: str | None, **opts: Any) -> None:
-    """Score a folder of HR images: mod-crop, make the LR input, upscale with METHOD, score Y-PSNR/SSIM."""
-    from ..api import ZSSRUpscaler
-    from ..datasets import kernels_for
-    from ..evaluate import FolderEvaluation, bicubic_upscaler, zssr_settings
+def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> None:
+    """Score a folder of HR images: mod-crop, make the LR input, upscale with UPSCALER, score Y-PSNR/SSIM."""
+    from ..blind.datasets import kernels_for
+    from ..evaluate import FolderEvaluation, ZSSRUpscaler, bicubic_upscaler, zssr_settings
 
-    scale, typed = opts["scale"], {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
-    cfg = config_from(opts) if method == "zssr" else None  # bad settings fail here, before any image
+    scale, typed = integer_scale(opts["scale"]), {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
+    if upscaler == "bicubic":
+        _bicubic_only(opts)
+    cfg = config_from(opts) if upscaler == "zssr" else None  # bad settings fail here, before any image
+    estimation = estimation_from(opts, cfg.seed, cfg.device) if cfg is not None else None
     if cfg is not None:
         from ..trainers.config import check_kernel_preset
 
         check_kernel_preset(cfg, opts["kernel"] != "none")
-    settings = zssr_settings(cfg, **typed, kernel=opts["kernel"]) if cfg is not None else {}
+    settings = zssr_settings(cfg, **typed, kernel=opts["kernel"], estimator=estimation.method) if cfg is not None else {}
     settings.update({"lr": opts["lr_dir"]} if opts["lr_dir"] else {})  # another LR folder is another run
-    run = FolderEvaluation(hr_dir, scale, method, opts["protocol"], opts["only"], opts["limit"], settings,
+    run = FolderEvaluation(hr_dir, scale, upscaler, opts["protocol"], opts["only"], opts["limit"], settings,
                            json_out, opts["resume"], opts["overwrite"], opts["lr_dir"])
     if run.resumed:
         click.echo(f"resuming {json_out}: {len(run.result.images)} image(s) already scored, {len(run.todo)} to go", err=True)
-    def upscaler(name, ckpt):
-        return bicubic_upscaler if cfg is None else ZSSRUpscaler(cfg, ckpt, **kernels_for(opts["lr_dir"], name, opts["kernel"]))
+
+    def make(name, ckpt):
+        if cfg is None:
+            return bicubic_upscaler
+        kernel, truth = kernels_for(opts["lr_dir"], name, opts["kernel"], estimation)
+        return ZSSRUpscaler(cfg, ckpt, kernel=kernel, true_kernel=truth)
 
     with ProgressBars() as bars:
-        result = run.run(upscaler, bars.images(len(run.todo), f"{method} x{scale}"))
+        result = run.run(make, bars.images(len(run.todo), f"{upscaler} x{scale}"))
     for s in result.images:
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")
     if result.images:
         click.echo(f"{'mean':12s} {result.mean_psnr:6.2f} dB  {result.mean_ssim:.4f}")
+
+
+def _bicubic_only(opts: dict[str, Any]) -> None:
+    """``--upscaler bicubic`` fits nothing: ZSSR's options would be silently ignored, so they are refused."""
+    zssr_only = [f"--{k.replace('_', '-')}" for k in ("kernel_estimator", "kernel_iters", "steps", "bp_iters",
+                                                          "base_change", "max_iters") if opts.get(k) is not None]
+    zssr_only += ["--kernel"] if opts["kernel"] != "none" else []
+    zssr_only += ["--preset"] if opts["preset"] != "ideal" else []
+    if zssr_only:
+        raise ConfigError(f"{', '.join(zssr_only)} apply to --upscaler zssr, not to bicubic")
 
 
 def _pair_of_ints(value: str | None, option: str) -> tuple[int, int] | None:
@@ -115,10 +153,11 @@ def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
     from ..api import Callbacks, fit_model
 
     cfg = config_from(opts)
+    kernel = kernel_from(opts, cfg)
     opts.pop("gpu"), opts.pop("threads")
     with ProgressBars() as bars:
-        path, iters, seconds = fit_model(input_path, output, cfg, callbacks=Callbacks(bars.progress, kernel=bars.kernel),
-                                         **opts)
+        path, iters, seconds = fit_model(input_path, output, cfg, kernel=kernel,
+                                         callbacks=Callbacks(progress=bars.progress, kernel=bars.kernel), **opts)
     click.echo(f"wrote {path}: {sum(iters)} iterations, {seconds:.1f} s")
 
 
@@ -140,13 +179,14 @@ def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
 @user_errors
 def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **opts: Any) -> None:
     """Super-resolve INPUT (an image, a folder or a quoted glob) with an exported MODEL through ONNX Runtime."""
-    from ..api import Inference, run_model
     from ..batch import is_batch_input
     from ..batch.inference import run_model_batch
+    from ..runtime.run import Inference, run_model
 
     batch = {k: opts.pop(k) for k in ("recursive", "suffix", "ext")}
+    inference = Inference(provider=opts.pop("provider"), tile=opts.pop("tile"), threads=opts.pop("threads"),
+                          gpu=opts.pop("gpu"))
     if not (is_batch_input(input_path) or batch["recursive"]):
-        inference = Inference("onnx", opts["provider"], opts["tile"], opts["threads"], opts["gpu"])
         with ProgressBars() as bars:
             path, providers = run_model(model, input_path, output, inference, opts["fp16"], trt_cache, opts["overwrite"],
                                         bars.tiles)
@@ -156,7 +196,8 @@ def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **o
     def report(o) -> None:
         click.echo(f"{o.image}: " + (f"error: {o.error}" if o.error else f"wrote {o.output}"), err=True)
 
-    _, outcomes = run_model_batch(model, input_path, output, trt_cache_dir=trt_cache, on_image=report, **opts, **batch)
+    _, outcomes = run_model_batch(model, input_path, output, inference=inference, trt_cache_dir=trt_cache,
+                                  on_image=report, **opts, **batch)
     failed = sum(bool(o.error) for o in outcomes)
     click.echo(f"{len(outcomes) - failed} written, {failed} failed")
     if failed:
@@ -166,23 +207,22 @@ def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **o
 @main.command("estimate-kernel")
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="kernel.npy or kernel.mat")
-@click.option("--scale", default="2", show_default=True, help="Factor the image was downscaled by: S or SY,SX.")
+@scale_option(help="Factor the image was downscaled by: S or SY,SX.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True,
+              help="auto, cpu or cuda[:N]: where the estimator runs (a fit's --kernel estimate runs it where the fit runs).")
 @click.option("--png", type=click.Path(dir_okay=False), default=None, help="Also write a magnified picture of it.")
-@click.option("--iters", "iterations", type=click.IntRange(min=1), default=ZSSRConfig.kernel_estimation_iters,
-              show_default=True,
-              help="KernelGAN's training steps (--method kernelgan).")
-@click.option("--method", type=click.Choice(KERNEL_ESTIMATORS), default=None,
-              help=f"kernelgan, or recurrence: the Gaussian whose downscaling of INPUT best reproduces its own "
-                   f"patches [default: {ZSSRConfig.kernel_estimator}].")
+@kernel_estimation_options
 @click.option("--overwrite", is_flag=True, help="Replace the outputs if they exist.")
 @user_errors
-def estimate_kernel_cmd(input_path: str, output: str, **opts: Any) -> None:
+def estimate_kernel_cmd(input_path: str, output: str, scale: str, seed: int, device: str, **opts: Any) -> None:
     """Estimate the blur kernel that downscaled INPUT, from INPUT alone."""
-    from ..api import estimate_kernel_file
+    from ..blind.estimate import estimate_kernel_file
+    from ..trainers.config import parse_scale
 
+    settings = estimation_from(opts, seed, device)
     with ProgressBars() as bars:
-        found = estimate_kernel_file(input_path, output, progress=bars.kernel, **opts)
+        found = estimate_kernel_file(input_path, output, parse_scale(scale), settings, progress=bars.kernel, **opts)
     what = "bicubic (" + found.reason + ")" if found.kernel is None else "estimated"
     click.echo(f"wrote {output}: {what} ({kernel_finding(found.summary())}), {found.seconds:.1f} s")
 
@@ -190,7 +230,7 @@ def estimate_kernel_cmd(input_path: str, output: str, **opts: Any) -> None:
 @main.command()
 @click.argument("hr_dir", type=click.Path(file_okay=False))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Existing folder.")
-@click.option("--scale", type=click.Choice(["2", "4"]), default="2", show_default=True)
+@scale_option(help="2 or 4 (DIV2KRK's x4 is its x2 recipe applied twice).")
 @click.option("--kernels", type=click.Choice(["random"]), default="random", show_default=True,
               help="random: DIV2KRK's recipe (x2: 11x11, variances U(0.6, 5), 25 % tap noise; x4: applied twice).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -198,7 +238,7 @@ def estimate_kernel_cmd(input_path: str, output: str, **opts: Any) -> None:
 @user_errors
 def degrade(hr_dir: str, out_dir: str, scale: str, kernels: str, seed: int, overwrite: bool) -> None:
     """Make blind-SR data: each HR image degraded with its own random kernel (LR PNG + true kernel)."""
-    from ..datasets import degrade_folder
+    from ..blind.datasets import degrade_folder
 
-    names = degrade_folder(hr_dir, out_dir, int(scale), seed, overwrite=overwrite)
+    names = degrade_folder(hr_dir, out_dir, integer_scale(scale, (2, 4)), seed, overwrite=overwrite)
     click.echo(f"wrote {len(names)} LR images and their kernels to {out_dir} (x{scale}, seed {seed})")

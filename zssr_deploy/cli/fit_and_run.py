@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from ..console import BatchBars, ProgressBars, kernel_finding, say
 from ..errors import ConfigError
 from .app import PROVIDERS, main, options, user_errors
-from .options import config_from, fit_options
+from .console import BatchBars, ProgressBars, kernel_finding, say
+from .options import config_from, fit_options, kernel_from
 
 _batch_options = options(
     click.option("-r", "--recursive", is_flag=True, help="Batch: take sub-folders too (and '**' in a glob)."),
@@ -47,11 +47,12 @@ _batch_options = options(
 @user_errors
 def fit_and_run(input_path: str, output: str, **opts: Any) -> None:
     """Fit ZSSR to INPUT (an image, a folder or a quoted glob) and write its super-resolved version to OUTPUT."""
-    from ..api import Inference
     from ..batch import is_batch_input
+    from ..runtime.run import Inference
 
     cfg = config_from(opts)
-    inference = Inference(opts.pop("engine"), opts.pop("provider"), opts.pop("tile"), opts["threads"], opts["gpu"] or 0)
+    inference = Inference(engine=opts.pop("engine"), provider=opts.pop("provider"), tile=opts.pop("tile"),
+                          threads=opts["threads"], gpu=opts["gpu"] or 0)
     if is_batch_input(input_path) or opts["recursive"]:
         _batch(input_path, output, cfg, inference, opts)
     else:
@@ -65,14 +66,15 @@ def _single(input_path: str, output: str, cfg, inference, opts: dict[str, Any]) 
         ["--jobs"] if opts["jobs"] > 1 else []) + (["--ext"] if opts["ext"] != "keep" else [])
     if batch_only:
         raise ConfigError(f"{', '.join(batch_only)} apply to a folder or glob INPUT, not to one image")
-    keep = ("kernel_path", "gt_path", "save_model", "overwrite", "checkpoint")
+    keep = ("gt_path", "save_model", "overwrite", "checkpoint")
+    kernel = kernel_from(opts, cfg)
     with ProgressBars() as bars:
-        r = upscale_image(input_path, output, cfg, inference=inference,
-                          callbacks=Callbacks(bars.progress, tiles=bars.tiles, kernel=bars.kernel, phase=bars.phase),
+        r = upscale_image(input_path, output, cfg, kernel=kernel, inference=inference,
+                          callbacks=Callbacks(progress=bars.progress, tiles=bars.tiles, kernel=bars.kernel, phase=bars.phase),
                           **{k: opts[k] for k in keep})
     if r.kernel is not None:
-        click.echo(f"kernel: {r.kernel['source']} ({kernel_finding(r.kernel)}), {r.kernel['seconds']:.1f} s"
-                   + (f" ({r.kernel['reason']})" if r.kernel["reason"] else ""))
+        click.echo(f"kernel: {r.kernel.source} ({kernel_finding(r.kernel)}), {r.kernel.seconds:.1f} s"
+                   + (f" ({r.kernel.reason})" if r.kernel.reason else ""))
     drops = sum(len(d) for d in r.learning_rate_drops)
     click.echo(f"wrote {r.output_path}: {sum(r.iterations)} iterations ({', '.join(map(str, r.iterations))} per step), "
                f"{drops} learning-rate drops, {r.seconds:.1f} s on {r.device} ({r.precision}); "
@@ -88,17 +90,19 @@ def _single(input_path: str, output: str, cfg, inference, opts: dict[str, Any]) 
 
 def _batch(input_path: str, out_dir: str, cfg, inference, opts: dict[str, Any]) -> None:
     from ..batch import BatchCallbacks, BatchOptions, plan_batch, run_batch
+    from ..batch.report import write_report
     from ..files import check_output_path
-    from ..report import write_report
 
     single_only = [f"--{k.replace('_', '-')}" for k in ("save_model", "checkpoint") if opts[k]]
     if single_only:
         raise ConfigError(f"{', '.join(single_only)} apply to one image; a batch keeps its progress in its manifest")
     if opts["report"]:
         check_output_path(opts["report"], opts["overwrite"], (".html", ".htm"))
-    batch = BatchOptions(opts["recursive"], opts["suffix"], opts["ext"], opts["gt_path"], opts["jobs"], opts["threads"],
-                         opts["cluster"], opts["cpus_per_task"], opts["gpus_per_task"], opts["overwrite"])
-    plan = plan_batch(input_path, out_dir, cfg, inference, opts["kernel_path"], batch)
+    batch = BatchOptions(recursive=opts["recursive"], suffix=opts["suffix"], ext=opts["ext"], gt_dir=opts["gt_path"],
+                         jobs=opts["jobs"], threads=opts["threads"], cluster=opts["cluster"],
+                         cpus_per_task=opts["cpus_per_task"], gpus_per_task=opts["gpus_per_task"],
+                         overwrite=opts["overwrite"])
+    plan = plan_batch(input_path, out_dir, cfg, inference, kernel_from(opts, cfg), batch)
     say(f"{len(plan.inputs.items)} image(s) in {input_path}: {len(plan.finished)} already done, {len(plan.todo)} to fit"
         + (f"; {plan.inputs.skipped} hidden or non-image file(s) skipped" if plan.inputs.skipped else ""))
     with BatchBars(len(plan.todo)) as bars:

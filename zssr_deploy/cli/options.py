@@ -6,9 +6,22 @@ from typing import Any
 
 import click
 
+from ..blind.config import (
+    KERNEL_ESTIMATORS,
+    KernelEstimationConfig,
+    KernelGANConfig,
+    KernelSource,
+    estimation_settings,
+    kernel_source,
+)
 from ..errors import ConfigError
-from ..trainers.config import KERNEL_ESTIMATORS, PRESETS, ZSSRConfig
+from ..trainers.config import PRESETS, ZSSRConfig
 from .app import options as _options
+
+
+def scale_option(help: str = "Final factor: S or SY,SX (non-integer allowed).", default: str = "2"):
+    """The one ``--scale`` option: text, ``S`` or ``SY,SX``, parsed by the command (one-line errors)."""
+    return click.option("--scale", default=default, show_default=True, metavar="S|SY,SX", help=help)
 
 # Options of every fit; their defaults are ZSSRConfig's (None here: "not given").
 training_options = _options(
@@ -35,23 +48,23 @@ training_options = _options(
                       "centred kernel, rows 0, s, 2s: MZSR's convention)."),
 )
 
-#: how ``--kernel estimate`` estimates (fit, fit-and-run, evaluate)
-kernel_estimator_option = click.option(
-    "--kernel-estimator", "kernel_estimator", type=click.Choice(KERNEL_ESTIMATORS), default=None,
-    help="How --kernel estimate estimates: kernelgan or recurrence (the Gaussian whose downscaling of the image best "
-         f"reproduces its own patches) [default: {ZSSRConfig.kernel_estimator}].")
+#: how ``--kernel estimate`` estimates (fit, fit-and-run, evaluate) and ``estimate-kernel``
+kernel_estimation_options = _options(
+    click.option("--kernel-estimator", "kernel_estimator", type=click.Choice(KERNEL_ESTIMATORS), default=None,
+                 help="How the kernel is estimated: kernelgan or recurrence (the Gaussian whose downscaling of the image "
+                      f"best reproduces its own patches) [default: {KernelEstimationConfig.method}]."),
+    click.option("--kernel-iters", "kernel_iters", type=click.IntRange(min=1), default=None,
+                 help=f"KernelGAN's training steps (--kernel-estimator kernelgan) [default: {KernelGANConfig.iterations}]."),
+)
 
 fit_options = _options(
-    click.option("--scale", default="2", show_default=True, help="Final factor: S or SY,SX (non-integer allowed)."),
+    scale_option(),
     click.option("--preset", type=click.Choice(sorted(PRESETS)), default="ideal", show_default=True,
                  help="Released-code configuration to start from."),
     click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
                  help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv), or 'estimate' to "
                       "estimate it from INPUT first (--kernel-estimator; docs/BENCHMARKS.md, blind SR)."),
-    kernel_estimator_option,
-    click.option("--kernel-iters", "kernel_estimation_iters", type=click.IntRange(min=1), default=None,
-                 help="KernelGAN's training steps for --kernel estimate --kernel-estimator kernelgan "
-                      f"[default: {ZSSRConfig.kernel_estimation_iters}]."),
+    kernel_estimation_options,
     training_options,
     click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),
     click.option("--noise-std", type=float, default=None, help="Gaussian noise std added to LR sons."),
@@ -67,7 +80,7 @@ def config_from(opts: dict[str, Any]) -> ZSSRConfig:
     from ..trainers.config import build_config
 
     keys = ("steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "device", "precision",
-            "noise_std", "crop_size", "kernel_phase", "kernel_estimation_iters", "kernel_estimator")
+            "noise_std", "crop_size", "kernel_phase")
     fields = {k: opts.pop(k, None) for k in keys}
     gpu = opts.get("gpu")
     if gpu is not None:
@@ -75,7 +88,7 @@ def config_from(opts: dict[str, Any]) -> ZSSRConfig:
             raise ConfigError(f"--gpu {gpu} and --device {fields['device']} disagree: give one of them")
         fields["device"] = f"cuda:{gpu}"
     if opts.get("threads"):
-        from ..trainers.device import set_threads
+        from ..models.device import set_threads
 
         set_threads(opts["threads"])
     if opts.pop("no_ensemble", False):
@@ -85,3 +98,12 @@ def config_from(opts: dict[str, Any]) -> ZSSRConfig:
     return build_config(opts.pop("preset"), opts.pop("scale"), **fields)
 
 
+def estimation_from(opts: dict[str, Any], seed: int, device: str) -> KernelEstimationConfig:
+    """The estimator's settings from (and popped out of) a command's options: the fit's seed and device."""
+    return estimation_settings(opts.pop("kernel_estimator", None), opts.pop("kernel_iters", None), seed, device)
+
+
+def kernel_from(opts: dict[str, Any], config: ZSSRConfig) -> KernelSource:
+    """``--kernel`` (a file, or ``estimate``) and the estimator options, popped out of ``opts``, as one source;
+    a kernel file is read now (a bad one fails before any work)."""
+    return kernel_source(opts.pop("kernel_path", None), estimation_from(opts, config.seed, config.device))

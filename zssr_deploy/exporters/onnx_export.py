@@ -22,9 +22,9 @@ import torch
 from torch import nn
 
 from .._version import __version__
-from ..errors import ScaleError
+from ..errors import ConfigError
 from ..files import check_model_path, write_bytes_atomic
-from ..imageops.scale import rational_scale
+from ..imageops.scale import check_dynamic_scale, rational_scale
 from ..models.network import ZSSRNet, add_residual
 from ..models.pipeline import ZSSRPipeline
 from ..runtime.metadata import ModelMetadata
@@ -33,8 +33,6 @@ __all__ = ["export_network", "export_pipeline", "pipeline_metadata", "training_s
 
 log = logging.getLogger(__name__)
 
-#: scales with a denominator up to this export with dynamic sizes (2, 3, 4, 1.5, 2.5, 4/3, (2, 1.5)...)
-MAX_DYNAMIC_DENOMINATOR = 16
 OPSET = 18
 
 
@@ -89,17 +87,16 @@ def export_pipeline(pipeline: ZSSRPipeline, path: str | os.PathLike[str], traini
     Dynamic height and width unless ``static_shape=(h, w)`` (fixed tiles for TensorRT / CUDA graphs). Scales
     whose fraction has a denominator above 16 can only be exported with a static shape.
     """
-    for s in pipeline.scale:
-        _, q = rational_scale(s)
-        if q > MAX_DYNAMIC_DENOMINATOR and static_shape is None:
-            raise ScaleError(f"scale {s:g} has no small fraction (p/q with q <= {MAX_DYNAMIC_DENOMINATOR}); "
-                             "export with a static shape (--static-shape H,W) specialised to the image size")
+    if static_shape is None:
+        check_dynamic_scale(pipeline.scale, "export with a static shape (--static-shape H,W) specialised to the "
+                                            "image size")
     pipe = copy.deepcopy(pipeline).cpu().float().eval().to(memory_format=torch.contiguous_format)
     pipe.net_tile = None
     min_size = pipe.min_size
     shape = static_shape or (max(min_size, 24), max(min_size, 24) + 3)
     if min(shape) < min_size:
-        raise ScaleError(f"static shape {shape} is below this graph's minimum side {min_size}")
+        raise ConfigError(f"--static-shape {shape[0]},{shape[1]} is below this graph's minimum side {min_size}: "
+                          f"give at least {min_size},{min_size}")
     example = torch.rand(1, pipe.net.channels, *shape, generator=torch.Generator().manual_seed(0))
     model = _export(pipe, example, static_shape is None, min_size)
     return _finish(model, pipeline_metadata(pipe, training, static_shape), path, overwrite)

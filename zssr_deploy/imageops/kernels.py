@@ -6,6 +6,7 @@ every ``sf``-th row and column (see :func:`zssr_deploy.imageops.resize.kernel_do
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import KernelError
+from ..files import check_output_path, write_bytes_atomic
 from .resize import contributions
 from .scale import scale_pair
 
@@ -21,7 +23,8 @@ from .scale import scale_pair
 KERNEL_PHASES = ("zssr", "centered")
 
 __all__ = ["KERNEL_PHASES", "align_kernels", "bicubic_kernel", "gaussian_taps", "is_dihedral_symmetric", "kernel_picture",
-           "load_kernel", "random_gaussian_kernel", "read_kernel_file", "shift_kernel", "validate_kernel", "zssr_centre"]
+           "load_kernel", "random_gaussian_kernel", "read_kernel_file", "shift_kernel", "validate_kernel", "write_kernel",
+           "zssr_centre"]
 
 
 def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
@@ -78,6 +81,19 @@ def read_kernel_file(path: str | Path) -> np.ndarray:
     except Exception as exc:  # every reader has its own exception types
         raise KernelError(f"cannot read kernel file {str(p)!r}: {exc}") from None
     return np.asarray(arr)
+
+
+def write_kernel(path: str | Path, kernel: np.ndarray, overwrite: bool) -> Path:
+    """Write a kernel as ``.npy`` or ``.mat`` (variable ``Kernel``, as ZSSR's released code reads), atomically."""
+    from scipy.io import savemat
+
+    p = check_output_path(path, overwrite, (".npy", ".mat"))
+    buf = io.BytesIO()
+    if p.suffix.lower() == ".npy":
+        np.save(buf, np.asarray(kernel, dtype=np.float64))
+    else:
+        savemat(buf, {"Kernel": np.asarray(kernel, dtype=np.float64)})
+    return write_bytes_atomic(p, buf.getvalue(), overwrite)
 
 
 def shift_kernel(kernel: np.ndarray, scale: float | Sequence[float], phase: str = "zssr") -> np.ndarray:

@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from ..errors import KernelError, ScaleError
 from .guard import check_image
-from .scale import MAX_DENOMINATOR, rational_scale, scale_pair
+from .scale import MAX_DENOMINATOR, output_length, rational_scale, scale_pair
 
 __all__ = [
     "INTERPOLATORS",
@@ -37,7 +37,6 @@ __all__ = [
     "kernel_downscale",
     "kernel_sample_indices",
     "mirror_index",
-    "output_length",
     "polyphase_taps",
     "rational_scale",
 ]
@@ -89,11 +88,6 @@ def _interpolator(kernel: str) -> tuple[Callable[[np.ndarray], np.ndarray], floa
         raise KernelError(
             f"unknown interpolation kernel {kernel!r}; use one of {sorted(INTERPOLATORS)} or a numeric kernel"
         ) from None
-
-
-def output_length(in_len: int, scale: float) -> int:
-    """``ceil(in_len * scale)``, ignoring float noise below 1e-9 (so 9 * (1/3) gives 3, not 4)."""
-    return max(1, int(math.ceil(in_len * scale - 1e-9)))
 
 
 def _raw_contributions(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ModelError
-from ..imageops.resize import output_length
+from ..imageops.scale import output_length
 
 __all__ = ["FORMAT_VERSION", "ModelMetadata", "PREFIX"]
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from ..imageops.resize import output_length
+from ..imageops.scale import output_length
 
 __all__ = ["Tile", "plan_tiles"]
 

@@ -9,10 +9,7 @@ from ..errors import ConfigError, ScaleError
 from ..imageops.kernels import KERNEL_PHASES
 from ..imageops.scale import scale_pair
 
-#: the ways ``--kernel estimate`` can estimate (:mod:`.kernel_estimation`)
-KERNEL_ESTIMATORS = ("kernelgan", "recurrence")
-
-__all__ = ["KERNEL_ESTIMATORS", "PRESETS", "ZSSRConfig", "build_config", "check_kernel_preset", "gradual_schedule",
+__all__ = ["PRESETS", "ZSSRConfig", "build_config", "check_kernel_preset", "gradual_schedule",
            "parse_scale", "parse_schedule", "preset"]
 
 #: the largest factor of one scale step, per axis
@@ -37,11 +34,6 @@ class ZSSRConfig:
     kernel_phase: str = "zssr"
     """How a given kernel is re-centred: 'zssr' (the released code's rule; DIV2KRK-style data) or 'centered'
     (LR data made with a centred kernel keeping rows 0, s, 2s, ...: MZSR's convention)."""
-    kernel_estimation_iters: int = 3000
-    """KernelGAN's training steps when the kernel is estimated from the image (``--kernel estimate``)."""
-    kernel_estimator: str = "recurrence"
-    """How ``--kernel estimate`` estimates: 'recurrence' (patch recurrence across scales: on Set5 + Set14 x2 it
-    recovers more of the true kernel's gain than KernelGAN, docs/BENCHMARKS.md) or 'kernelgan'."""
     allow_rotation: bool = True
     """Rotations and mirrors in augmentation; turn off for non-symmetric kernels."""
     noise_std: float = 0.0
@@ -119,8 +111,6 @@ class ZSSRConfig:
             raise ConfigError(f"father_placement must be 'paper' or 'released', got {self.father_placement!r}")
         if self.kernel_phase not in KERNEL_PHASES:
             raise ConfigError(f"kernel_phase must be one of {KERNEL_PHASES}, got {self.kernel_phase!r}")
-        if self.kernel_estimator not in KERNEL_ESTIMATORS:
-            raise ConfigError(f"kernel_estimator must be one of {KERNEL_ESTIMATORS}, got {self.kernel_estimator!r}")
         if self.noise_std < 0:
             raise ConfigError("noise_std must be >= 0")
         if self.precision not in ("fp32", "bf16", "auto"):

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError
+from ..models.device import memory_format_for, resolve_device, resolve_precision
 from ..models.network import ZSSRNet
 from .config import ZSSRConfig
-from .device import memory_format_for, resolve_device, resolve_precision
 from .step import StepSummary
 
 __all__ = ["FitState", "image_to_tensor", "tensor_to_image"]

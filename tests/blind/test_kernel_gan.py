@@ -4,9 +4,9 @@ crop weights follow the image's gradients, and the post-processing keeps the str
 import numpy as np
 import torch
 
-from zssr_deploy.trainers.kernel_gan import (
+from zssr_deploy.blind.config import KernelGANConfig
+from zssr_deploy.blind.kernel_gan import (
     Generator,
-    KernelGANConfig,
     crop_probabilities,
     gradient_map,
     postprocess_kernel,
@@ -67,8 +67,8 @@ def test_postprocessing_zeroes_weak_taps_and_normalises():
 
 def test_a_gray_image_trains():
     """One channel (a gray photo): crop weights from the channel itself, D built for one channel."""
+    from zssr_deploy.blind.kernel_gan import fit_kernel_gan
     from zssr_deploy.samples import load_sample
-    from zssr_deploy.trainers.kernel_gan import fit_kernel_gan
 
     gray = load_sample("astronaut", 96).mean(2, keepdims=True).astype(np.float64)
     assert gradient_map(gray).shape == (96, 96)

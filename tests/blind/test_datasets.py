@@ -6,8 +6,8 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
+from zssr_deploy.blind.datasets import true_kernel
 from zssr_deploy.cli import main
-from zssr_deploy.datasets import true_kernel
 from zssr_deploy.imageops.kernels import load_kernel
 from zssr_deploy.io import read_image, write_image
 from zssr_deploy.runtime import ZSSRModel
@@ -55,7 +55,7 @@ def test_evaluate_given_lr_images_with_true_or_no_kernel(tmp_path, photo):
     r = run("evaluate", hr, "--lr", lr, "--json", tmp_path / "bic.json")
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "bic.json").read_text())["settings"] == {"lr": str(lr)}
-    fast = ["--method", "zssr", "--max-iters", "3", "--device", "cpu", "--preset", "given-kernel"]
+    fast = ["--upscaler", "zssr", "--max-iters", "3", "--device", "cpu", "--preset", "given-kernel"]
     r = run("evaluate", hr, "--lr", lr, *fast, "--kernel", "true", "--json", tmp_path / "true.json")
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "true.json").read_text())
@@ -72,8 +72,8 @@ def test_estimate_kernel_and_fit_with_the_estimate(tmp_path, photo):
     estimate goes into the fit, its summary and the model's metadata; images too small for each are refused."""
     lr = tmp_path / "lr.png"
     write_image(lr, photo[:72, :80])
-    r = run("estimate-kernel", lr, "-o", tmp_path / "k.npy", "--png", tmp_path / "k.png", "--iters", "30",
-            "--method", "kernelgan")
+    r = run("estimate-kernel", lr, "-o", tmp_path / "k.npy", "--png", tmp_path / "k.png", "--kernel-iters", "30",
+            "--kernel-estimator", "kernelgan")
     assert r.exit_code == 0, r.output
     assert "kernel estimation: 60/60 steps" in r.output and "\r" not in r.output  # plain lines
     assert "(KernelGAN, runs agree to" in r.output
@@ -91,7 +91,7 @@ def test_estimate_kernel_and_fit_with_the_estimate(tmp_path, photo):
     assert training["kernel_estimate"]["method"] == "recurrence"
     assert {"detail", "seconds"} <= set(training["kernel_estimate"])
     write_image(tmp_path / "tiny.png", photo[:60, :80])
-    r = run("estimate-kernel", tmp_path / "tiny.png", "-o", tmp_path / "t.npy", "--method", "kernelgan")
+    r = run("estimate-kernel", tmp_path / "tiny.png", "-o", tmp_path / "t.npy", "--kernel-estimator", "kernelgan")
     assert one_error_line(r) and "at least 64 pixels" in r.output and not (tmp_path / "t.npy").exists()
     write_image(tmp_path / "tinier.png", photo[:30, :80])
     r = run("estimate-kernel", tmp_path / "tinier.png", "-o", tmp_path / "t.npy")

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage
 
-from .files import write_bytes_atomic
-from .imageops.kernels import kernel_picture
-from .imageops.resize import imresize
-from .io import encode_png, read_image
+from ..files import write_bytes_atomic
+from ..imageops.kernels import kernel_picture
+from ..imageops.resize import imresize
+from ..io import encode_png, read_image
 
 if TYPE_CHECKING:
-    from .batch import BatchPlan
+    from .runner import BatchPlan
 
 __all__ = ["CROP", "write_report"]
 

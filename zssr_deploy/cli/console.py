@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from ..blind.config import KernelFinding
+
 __all__ = ["QUIET", "BatchBars", "ProgressBars", "say"]
 
 #: set by ``-q``: no bars and no progress lines
@@ -172,12 +174,12 @@ class BatchBars:
                 bar.close()
 
 
-def kernel_finding(summary: dict) -> str:
-    """What an estimate's summary (``KernelEstimate.summary()``) says, in a few words: the estimator and its own
-    evidence (the KernelGAN runs' agreement, or the patch-recurrence Gaussian)."""
-    if summary.get("method") == "recurrence":
-        g = summary.get("gaussian", {})
+def kernel_finding(finding: KernelFinding) -> str:
+    """What an estimate's finding says, in a few words: the estimator and its own evidence (the KernelGAN runs'
+    agreement, or the patch-recurrence Gaussian)."""
+    if finding.method == "recurrence":
+        g = finding.gaussian or {}
         if "variances" not in g:
             return "patch recurrence"
         return f"patch recurrence: Gaussian, variances {g['variances'][0]:.2f} / {g['variances'][1]:.2f}, {g['angle']:.0f} deg"
-    return f"KernelGAN, runs agree to {summary['agreement_db']:.1f} dB"
+    return f"KernelGAN, runs agree to {finding.agreement_db:.1f} dB"

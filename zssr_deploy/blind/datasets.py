@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import io as _bytes_io
 import json
 from collections.abc import Callable
 from dataclasses import asdict
@@ -16,30 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, KernelError
-from .evaluate import list_images, mod_crop
-from .files import check_output_path, write_bytes_atomic
-from .imageops.degrade import DIV2KRK_X2, KernelRecipe, compose_x2, degrade, image_seed, random_kernel
-from .imageops.kernels import load_kernel
-from .io import check_image_path, read_image, write_image
+from ..errors import ConfigError, KernelError
+from ..files import check_output_path, write_bytes_atomic
+from ..imageops.degrade import DIV2KRK_X2, KernelRecipe, compose_x2, degrade, image_seed, random_kernel
+from ..imageops.kernels import load_kernel, write_kernel
+from ..io import check_image_path, list_images, read_image, write_image
+from ..metrics import mod_crop
+from .config import KernelEstimationConfig, KernelSource
 
-__all__ = ["KERNEL_SUFFIXES", "degrade_folder", "kernels_for", "true_kernel", "write_kernel"]
+__all__ = ["KERNEL_SUFFIXES", "degrade_folder", "kernels_for", "true_kernel"]
 
 #: how a true kernel is named beside its LR image (the first that exists is read)
 KERNEL_SUFFIXES = (".kernel.npy", ".kernel.mat")
-
-
-def write_kernel(path: str | Path, kernel: np.ndarray, overwrite: bool) -> Path:
-    """Write a kernel as ``.npy`` or ``.mat`` (variable ``Kernel``, as ZSSR's released code reads), atomically."""
-    from scipy.io import savemat
-
-    p = check_output_path(path, overwrite, (".npy", ".mat"))
-    buf = _bytes_io.BytesIO()
-    if p.suffix.lower() == ".npy":
-        np.save(buf, np.asarray(kernel, dtype=np.float64))
-    else:
-        savemat(buf, {"Kernel": np.asarray(kernel, dtype=np.float64)})
-    return write_bytes_atomic(p, buf.getvalue(), overwrite)
 
 
 def true_kernel(lr_dir: str | Path, name: str) -> np.ndarray:
@@ -52,17 +39,20 @@ def true_kernel(lr_dir: str | Path, name: str) -> np.ndarray:
                       "make the folder with 'zssr-deploy degrade'")
 
 
-def kernels_for(lr_dir: str | Path | None, name: str, mode: str) -> dict:
+def kernels_for(lr_dir: str | Path | None, name: str, mode: str,
+                estimation: KernelEstimationConfig | None = None) -> tuple[KernelSource, np.ndarray | None]:
     """What a ZSSR upscaler of image ``name`` is given for ``--kernel`` ``mode``: ``none`` (assume bicubic),
-    ``true`` (the kernel beside its LR image) or ``estimate``; the true kernel comes too when the folder has
-    one, to score the estimate. Keyword arguments of :class:`~zssr_deploy.api.ZSSRUpscaler`."""
+    ``true`` (the kernel beside its LR image) or ``estimate`` (with ``estimation``); and the true kernel when
+    the folder has one, to score an estimate."""
     if mode not in ("none", "true", "estimate"):
         raise ConfigError(f"--kernel must be none, true or estimate, got {mode!r}")
     if mode == "true" and lr_dir is None:
         raise ConfigError("--kernel true needs LR images with their kernels (--lr DIR from 'zssr-deploy degrade')")
     has_truth = lr_dir is not None and any((Path(lr_dir) / f"{name}{s}").is_file() for s in KERNEL_SUFFIXES)
     truth = true_kernel(lr_dir, name) if mode == "true" or (mode == "estimate" and has_truth) else None  # type: ignore[arg-type]
-    return {"kernel": truth if mode == "true" else "estimate" if mode == "estimate" else None, "true_kernel": truth}
+    if mode == "true":
+        return KernelSource.given(truth), truth  # type: ignore[arg-type]
+    return (KernelSource.estimate(estimation) if mode == "estimate" else KernelSource.bicubic()), truth
 
 
 def _outputs(out_dir: Path, name: str) -> list[Path]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -31,35 +30,11 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from ..imageops.kernels import bicubic_kernel, gaussian_taps
+from .config import RecurrenceConfig
 
-__all__ = ["RecurrenceConfig", "RecurrenceCriterion", "fit_recurrence_kernel", "gaussian_kernel"]
+__all__ = ["RecurrenceCriterion", "fit_recurrence_kernel", "gaussian_kernel"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RecurrenceConfig:
-    """Settings of the patch-recurrence estimate (chosen on scikit-image photos, never on benchmark images)."""
-
-    patch: int = 5
-    """Side of the compared patches in LR pixels (Michaeli & Irani's 5x5)."""
-    size: int = 13
-    """Side of the kernel grid (taps): room for variances up to about 6 HR pixels squared."""
-    queries: int = 3000
-    """At most about this many of the image's patches are compared (every n-th, in raster order)."""
-    edges: float = 0.25
-    """The share of the image's patches compared, those with the most gradient energy (1: every patch). Smooth
-    patches find close matches in any blurred copy, so comparing them all pulls the estimate wide (a check by
-    hand during development, scikit-image's astronaut under a narrow kernel: 3.0 times the true spread with all
-    patches, 2.2 with a quarter)."""
-    max_side: int = 320
-    """Larger images are cut to their central ``max_side`` square first (time and memory of the search)."""
-    variances: tuple[float, ...] = (0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6)
-    """The grid's principal variances (HR pixels squared; the DIV2KRK x2 range 0.6-5 and beyond)."""
-    angles: int = 8
-    """The grid's angles of the major axis: this many steps over 180 degrees."""
-    tolerance: float = 0.02
-    """The pattern search stops when its step in log-variance falls below this."""
 
 
 def gaussian_kernel(major: float, minor: float, degrees: float, size: int = 13) -> np.ndarray:

@@ -24,7 +24,7 @@ One change that does not change the mathematics: G's forward pass applies the co
 convolution instead of running the six layers. The composition is computed from G's weights each step, so the
 function, its gradients with respect to every layer's weights (the deep-linear over-parameterisation that
 shapes KernelGAN's optimisation) and hence the training are those of the layered network
-(``tests/trainers/test_kernel_gan.py`` checks the equality). It costs about 32 M multiply-adds a step (an
+(``tests/blind/test_kernel_gan.py`` checks the equality). It costs about 32 M multiply-adds a step (an
 impulse through the layers) instead of 1.3 G (three 64x64 channel crops through them).
 """
 
@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -43,42 +42,15 @@ from torch import nn
 
 from ..imageops.kernels import bicubic_kernel
 from ..imageops.resize import imresize
+from .config import KernelGANConfig
 
-__all__ = ["Discriminator", "Generator", "KernelGANConfig", "crop_probabilities", "fit_kernel_gan", "gradient_map",
+__all__ = ["Discriminator", "Generator", "crop_probabilities", "fit_kernel_gan", "gradient_map",
            "postprocess_kernel"]
 
 log = logging.getLogger(__name__)
 
 #: the weights are drawn from torch's global generator (as KernelGAN does); runs in parallel threads take turns
 _GLOBAL_RNG = threading.Lock()
-
-
-@dataclass(frozen=True)
-class KernelGANConfig:
-    """KernelGAN's settings (the authors' defaults)."""
-
-    iterations: int = 3000
-    """Training steps (one G step and one D step each)."""
-    crop: int = 64
-    """Side of G's input crops; D's crops are G's output size (26)."""
-    g_structure: tuple[int, ...] = (7, 5, 3, 1, 1, 1)
-    """G's layer sizes: a 13x13 kernel in all."""
-    g_channels: int = 64
-    """Width of G's hidden layers."""
-    d_channels: int = 64
-    """Width of D's layers."""
-    d_layers: int = 7
-    """D's depth: one 7x7 layer, five 1x1 blocks, one 1x1 output layer."""
-    learning_rate: float = 2e-4
-    """Adam's rate for G and D."""
-    beta1: float = 0.5
-    """Adam's first-moment decay."""
-    lr_step: int = 750
-    """Both rates are divided by ``lr_drop`` every this many iterations."""
-    lr_drop: float = 10.0
-    """Divisor of the learning-rate steps."""
-    keep_taps: int = 40
-    """Post-processing: taps below 0.75 of the (keep_taps + 1)-th largest are zeroed."""
 
 
 def _pad_edges(a: np.ndarray, edge: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 Two estimators (``KernelEstimationConfig.method``), both built on one fact: small patches of a natural image
 recur at its coarser scales, and recur best when the coarser scale is made with the kernel that made the image.
 
-* ``recurrence`` (:mod:`.kernel_recurrence`, Michaeli & Irani 2013, the estimator the ZSSR paper used): the
+* ``recurrence`` (:mod:`.recurrence`, Michaeli & Irani 2013, the estimator the ZSSR paper used): the
   anisotropic Gaussian whose x2 downscaling of the image best reproduces the image's own edge patches (mean
   nearest-neighbour distance), found by a grid and a pattern search. Deterministic, seconds to a minute.
 * ``kernelgan`` (:mod:`.kernel_gan`, Bell-Kligler, Shocher & Irani 2019): the same principle learnt adversarially
@@ -42,66 +42,30 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from scipy import ndimage
 
-from ..errors import ConfigError
+from ..files import check_output_path
 from ..imageops.degrade import compose_x2
 from ..imageops.guard import check_image
-from ..imageops.kernels import align_kernels, bicubic_kernel, shift_kernel
+from ..imageops.kernels import align_kernels, bicubic_kernel, kernel_picture, shift_kernel, write_kernel
 from ..imageops.scale import scale_pair
-from .config import KERNEL_ESTIMATORS, ZSSRConfig
-from .device import resolve_device
-from .kernel_gan import KernelGANConfig, fit_kernel_gan, postprocess_kernel
-from .kernel_recurrence import RecurrenceConfig, fit_recurrence_kernel
+from ..io import check_image_path, read_image, write_image
+from ..models.device import resolve_device
+from .config import KernelEstimationConfig, KernelFinding
+from .kernel_gan import fit_kernel_gan, postprocess_kernel
+from .recurrence import fit_recurrence_kernel
 
-__all__ = ["RECURRENCE_MIN_SIDE", "KernelEstimate", "KernelEstimationConfig", "estimate_kernel",
+__all__ = ["RECURRENCE_MIN_SIDE", "KernelEstimate", "estimate_kernel", "estimate_kernel_file",
            "image_detail", "kernel_psnr", "stretch_kernel", "verdict"]
 
 log = logging.getLogger(__name__)
 
 #: the smallest side the patch-recurrence estimate takes (its coarse image keeps 16 pixels for 5x5 patches)
 RECURRENCE_MIN_SIDE = 32
-
-
-@dataclass(frozen=True)
-class KernelEstimationConfig:
-    """Settings of :func:`estimate_kernel`: KernelGAN's own, the number of runs, and the flat-image check's
-    thresholds (chosen on scikit-image photos and synthetic flat images, never on benchmark images)."""
-
-    method: str = ZSSRConfig.kernel_estimator
-    """'kernelgan' (two KernelGAN runs averaged) or 'recurrence' (the Gaussian whose downscaling of the image best
-    reproduces its own patches, :mod:`.kernel_recurrence`)."""
-    recurrence: RecurrenceConfig = RecurrenceConfig()
-    """The patch-recurrence search's settings (``method="recurrence"``)."""
-    runs: int = 2
-    """KernelGAN runs (seeds ``seed``, ``seed + 1``, ...) whose kernels are averaged."""
-    gan: KernelGANConfig = KernelGANConfig()
-    """KernelGAN's settings per run (the authors' defaults), its training steps (``gan.iterations``) included."""
-    min_detail: float = 4.0
-    """The 99th percentile of the image's band-pass detail (8-bit levels) below which it has no edges to learn
-    from (scikit-image photos: 4.9 to 30, except the dark retina photo's 1.9: docs/BENCHMARKS.md)."""
-    min_structure: float = 2.0
-    """Below this many 8-bit levels of smoothed standard deviation the image counts as flat (or only noise)."""
-    min_agreement: float = 44.0
-    """Kernel PSNR (dB) the first two runs' kernels must reach between them: runs that disagree are not trusted
-    (scikit-image photos: 40.9-43.3 on the three whose averaged estimates were 1.7-1.8 times too wide, 48.1-67.0
-    on the eight others)."""
-    seed: int = 0
-    """Seeds every random draw (weights, crops, noise): the same image and seed give the same kernel."""
-    device: str = "cpu"
-    """'auto', 'cpu' or 'cuda' (as the trainer's)."""
-    threads: int | None = 1
-    """CPU threads per KernelGAN run (torch's count is restored afterwards); None: the process's setting, runs one
-    after the other. KernelGAN's steps are too small to share out: on 2 cores, 1 thread is faster than 2
-    (docs/BENCHMARKS.md), and the kernel then does not depend on the machine's core count. Where the process has
-    threads for more than one run (``torch.get_num_threads() >= 2 * threads``), runs go side by side."""
-
-    def __post_init__(self) -> None:
-        if self.method not in KERNEL_ESTIMATORS:
-            raise ConfigError(f"unknown kernel estimator {self.method!r}: use one of {', '.join(KERNEL_ESTIMATORS)}")
 
 
 @dataclass(frozen=True)
@@ -129,12 +93,12 @@ class KernelEstimate:
     facts: dict = field(default_factory=dict)
     """The estimator's own findings (the patch-recurrence Gaussian's variances, angle and criterion)."""
 
-    def summary(self) -> dict:
-        """JSON-able facts for reports and model metadata."""
-        return {"source": "estimated" if self.kernel is not None else "bicubic (estimate rejected)",
-                "method": self.method, "agreement_db": round(min(self.agreement, 99.0), 2),
-                "detail": round(self.detail, 2), "reason": self.reason, "seconds": round(self.seconds, 2),
-                **({"gaussian": self.facts} if self.facts else {})}
+    def summary(self) -> KernelFinding:
+        """What reports and model metadata say of the estimate."""
+        return KernelFinding(source="estimated" if self.kernel is not None else "bicubic (estimate rejected)",
+                             method=self.method, agreement_db=round(min(self.agreement, 99.0), 2),
+                             detail=round(self.detail, 2), reason=self.reason, seconds=round(self.seconds, 2),
+                             gaussian=self.facts or None)
 
 
 def image_detail(image: np.ndarray) -> float:
@@ -302,3 +266,21 @@ def kernel_psnr(estimate: np.ndarray, truth: np.ndarray, scale: float | tuple[fl
     n = max(*np.shape(estimate), *np.shape(truth)) + 4
     rmse = float(np.linalg.norm(a - b)) / n
     return float("inf") if rmse == 0 else 20.0 * math.log10(1.0 / rmse)
+
+
+def estimate_kernel_file(input_path: str | Path, output_path: str | Path, scale: float | tuple[float, float] = 2.0,
+                         settings: KernelEstimationConfig = KernelEstimationConfig(), png: str | Path | None = None,
+                         overwrite: bool = False, progress: Callable[[int, int], None] | None = None) -> KernelEstimate:
+    """Estimate an image file's downscaling kernel and write it (``.npy``, or ``.mat`` with variable ``Kernel``),
+    and optionally a magnified picture of it; every output is checked before the estimate. When the estimate is
+    rejected (a flat image, or one without edges), MATLAB bicubic's kernel is written and the returned estimate
+    says why."""
+    check_output_path(output_path, overwrite, (".npy", ".mat"))
+    if png is not None:
+        check_image_path(png, overwrite)
+    found = estimate_kernel(read_image(input_path).pixels, scale, settings, progress)
+    kernel = found.kernel if found.kernel is not None else bicubic_kernel(scale)
+    write_kernel(output_path, kernel, overwrite)
+    if png is not None:
+        write_image(png, kernel_picture(kernel), overwrite=overwrite)
+    return found

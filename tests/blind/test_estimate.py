@@ -4,22 +4,21 @@ ZSSR given a true kernel with the data's phase beats bicubic."""
 import numpy as np
 import pytest
 
-from zssr_deploy.errors import InvalidImageError
-from zssr_deploy.evaluate import score_output
-from zssr_deploy.imageops.degrade import compose_x2, degrade
-from zssr_deploy.imageops.kernels import bicubic_kernel
-from zssr_deploy.imageops.resize import imresize, kernel_downscale
-from zssr_deploy.samples import load_sample
-from zssr_deploy.trainers.config import ZSSRConfig
-from zssr_deploy.trainers.fitting import fit
-from zssr_deploy.trainers.kernel_estimation import (
-    KernelEstimationConfig,
+from zssr_deploy.blind.config import KernelEstimationConfig, KernelGANConfig
+from zssr_deploy.blind.estimate import (
     estimate_kernel,
     kernel_psnr,
     stretch_kernel,
     verdict,
 )
-from zssr_deploy.trainers.kernel_gan import KernelGANConfig
+from zssr_deploy.errors import InvalidImageError
+from zssr_deploy.imageops.degrade import compose_x2, degrade
+from zssr_deploy.imageops.kernels import bicubic_kernel
+from zssr_deploy.imageops.resize import imresize, kernel_downscale
+from zssr_deploy.metrics import score_output
+from zssr_deploy.samples import load_sample
+from zssr_deploy.trainers.config import ZSSRConfig
+from zssr_deploy.trainers.fitting import fit
 
 FAST = KernelEstimationConfig(method="kernelgan", gan=KernelGANConfig(iterations=300))
 
@@ -114,7 +113,7 @@ def _flat(kind: str) -> np.ndarray:
 def test_flat_image_falls_back_to_bicubic(image, why):
     """KernelGAN returns some kernel for any image: for these the image checks decide."""
     est = estimate_kernel(_flat(image), 2, KernelEstimationConfig(method="kernelgan", gan=KernelGANConfig(iterations=20)))
-    assert est.kernel is None and why in est.reason and est.summary()["source"].startswith("bicubic")
+    assert est.kernel is None and why in est.reason and est.summary().source.startswith("bicubic")
     assert est.x2_kernel.sum() == pytest.approx(1.0)  # the estimate itself is still there, for inspection
 
 

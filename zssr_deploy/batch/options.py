@@ -1,0 +1,53 @@
+"""How a batch runs and where its files go (the fit itself is the :class:`~zssr_deploy.trainers.config.ZSSRConfig`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+__all__ = ["BatchOptions"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchOptions:
+    """How a batch runs and where its files go (the fit itself is the :class:`ZSSRConfig`)."""
+
+    recursive: bool = False
+    """Take a folder's sub-folders too (and ``**`` in a glob)."""
+    suffix: str | None = None
+    """Added to each output's stem (``photo.png`` -> ``photo<suffix>.png``). None: none when the output folder
+    is another folder, ``_x<scale>`` when it is the input's own (outputs beside their inputs)."""
+    ext: str = "keep"
+    """Output format: keep (the input's), png or tif."""
+    gt_dir: str | None = None
+    """Ground truths, matched by relative path and stem (any image extension): PSNR/SSIM per image."""
+    jobs: int = 1
+    """Images fitted at once on this machine, each in its own process."""
+    threads: int | None = None
+    """CPU threads in all (default: the machine's cores), divided between the jobs."""
+    cluster: str | None = None
+    """None: this machine. 'ray' (the ``RAY_ADDRESS`` convention, else a running local cluster), or a Ray address
+    such as ``ray://HOST:10001``: each image is a Ray task."""
+    cpus_per_task: float = 1.0
+    """Ray: CPUs reserved per image (also its threads)."""
+    gpus_per_task: float = 0.0
+    """Ray: GPUs reserved per image (1 on GPU nodes)."""
+    overwrite: bool = False
+    """Replace outputs that exist but that this batch's manifest does not know."""
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ConfigError(f"--jobs must be at least 1, got {self.jobs}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
+        if self.cpus_per_task <= 0 or self.gpus_per_task < 0:
+            raise ConfigError("--cpus-per-task must be positive and --gpus-per-task not negative")
+
+    def threads_per_task(self) -> int | None:
+        if self.cluster is not None:
+            return max(1, int(self.cpus_per_task))
+        if self.jobs == 1:
+            return self.threads
+        return max(1, (self.threads or os.cpu_count() or 1) // self.jobs)
