@@ -57,27 +57,27 @@ def test_load_results_checks_settings(tmp_path):
 
 def test_folder_errors_are_named(tmp_path):
     from zssr_deploy.errors import ConfigError, ImageReadError
-    from zssr_deploy.evaluate import FolderEvaluation
+    from zssr_deploy.evaluate import FolderEvaluation, ResultsFile
 
     with pytest.raises(ImageReadError, match="not a folder"):
-        FolderEvaluation(tmp_path / "nope", 2, "bicubic")
+        FolderEvaluation(tmp_path / "nope", scale=2, method="bicubic")
     with pytest.raises(ImageReadError, match="holds no images"):
-        FolderEvaluation(tmp_path, 2, "bicubic")
+        FolderEvaluation(tmp_path, scale=2, method="bicubic")
     write_image(tmp_path / "a.png", np.zeros((40, 40, 3)))
     with pytest.raises(ConfigError, match="no image named 'b'"):
-        FolderEvaluation(tmp_path, 2, "bicubic", only=["b"])
+        FolderEvaluation(tmp_path, scale=2, method="bicubic", only=["b"])
     with pytest.raises(ConfigError, match="--json"):
-        FolderEvaluation(tmp_path, 2, "bicubic", resume=True)
+        FolderEvaluation(tmp_path, scale=2, method="bicubic", results=ResultsFile(resume=True))
 
 
 def _gradual_run(folder, json_path, on_step=None):
     """Resumable ZSSR evaluation of ``folder`` with a 6-step gradual schedule of 2 iterations a step."""
-    from zssr_deploy.evaluate import FolderEvaluation, ZSSRUpscaler, zssr_settings
+    from zssr_deploy.evaluate import FolderEvaluation, ResultsFile, ZSSRUpscaler, zssr_settings
     from zssr_deploy.trainers.config import build_config
 
     cfg = build_config("gradual", 2, max_iters=2, device="cpu")
-    run = FolderEvaluation(folder, 2, "zssr", settings=zssr_settings(cfg, "gradual", 2), json_path=json_path,
-                           resume=True)
+    run = FolderEvaluation(folder, scale=2, method="zssr", settings=zssr_settings(cfg, "gradual", 2),
+                           results=ResultsFile(path=json_path, resume=True))
     return run.run(lambda name, ckpt: ZSSRUpscaler(cfg, ckpt, on_step=on_step))
 
 

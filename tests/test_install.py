@@ -3,6 +3,7 @@ line what a training command needs. Built for real: a fresh virtual environment,
 from this checkout (pip's cache makes that quick after ``make install``)."""
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -22,11 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def torch_free_env(tmp_path_factory):
     """A virtual environment with zssr-deploy[cpu] and what it needs, and without torch or onnx."""
-    env = tmp_path_factory.mktemp("torch-free") / "venv"
+    folder = tmp_path_factory.mktemp("torch-free")
+    source = folder / "source"  # a copy: building in the checkout would leave a build/ folder there
+    shutil.copytree(ROOT / "zssr_deploy", source / "zssr_deploy", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    env = folder / "venv"
     venv.create(env, with_pip=True)
     py = env / "bin" / "python"
     pip = [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", str(ROOT / "constraints.txt")]
-    r = subprocess.run([*pip, f"{ROOT}[cpu]"], capture_output=True, text=True, timeout=900)
+    r = subprocess.run([*pip, f"{source}[cpu]"], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     return env
 

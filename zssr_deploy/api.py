@@ -32,7 +32,7 @@ from .runtime.run import Inference, onnx_inference, same_file, write_or_rescue
 if TYPE_CHECKING:
     from .trainers.config import ZSSRConfig
     from .trainers.fitting import FitPlan, FitResult, StepEvent
-    from .trainers.step import Progress
+    from .trainers.state import Progress
 
 __all__ = ["Callbacks", "FitAndRunReport", "Inference", "Phases", "fit_model", "upscale_array",
            "upscale_image"]
@@ -45,7 +45,7 @@ class Callbacks:
     """What a caller (the CLI's progress bars, a test) is told while the work goes on."""
 
     progress: Callable[[Progress], None] | None = None
-    """Training progress (see :class:`~zssr_deploy.trainers.step.Progress`)."""
+    """Training progress (see :class:`~zssr_deploy.trainers.state.Progress`)."""
     on_step: Callable[[StepEvent], None] | None = None
     """Before and after each scale step (see :class:`~zssr_deploy.trainers.fitting.StepEvent`)."""
     tiles: Callable[[int, int], None] | None = None

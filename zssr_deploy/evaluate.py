@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .trainers.fitting import StepEvent
 
 __all__ = [
-    "EvalResult", "FolderEvaluation", "ImageScore", "Upscaler", "ZSSRUpscaler", "bicubic_upscaler", "load_results",
+    "EvalResult", "FolderEvaluation", "ImageScore", "ResultsFile", "Upscaler", "ZSSRUpscaler", "bicubic_upscaler", "load_results",
     "save_results", "score_given_lr", "score_image", "select_images", "start_run", "step_checkpoint_path", "zssr_settings",
 ]
 
@@ -292,6 +292,19 @@ class ZSSRUpscaler:
         return result.output
 
 
+@dataclass(frozen=True, kw_only=True)
+class ResultsFile:
+    """Where an evaluation keeps its results, and what it does with an existing file."""
+
+    path: str | Path | None = None
+    """The results JSON (None: results are only returned)."""
+    resume: bool = False
+    """Keep the file's finished images, score the rest, rewrite it after each image (and keep the image in
+    progress after each gradual step: :func:`step_checkpoint_path`)."""
+    overwrite: bool = False
+    """Replace an existing file."""
+
+
 class FolderEvaluation:
     """A resumable evaluation of a folder: what is already scored, what is left, and the run itself.
 
@@ -300,9 +313,9 @@ class FolderEvaluation:
     run loses at most the gradual step in progress.
     """
 
-    def __init__(self, folder: str | Path, scale: int, method: str, protocol: str = "rgb", only: Sequence[str] = (),
-                 limit: int | None = None, settings: dict | None = None, json_path: str | Path | None = None,
-                 resume: bool = False, overwrite: bool = False, lr_dir: str | Path | None = None) -> None:
+    def __init__(self, folder: str | Path, *, scale: int, method: str, protocol: str = "rgb", only: Sequence[str] = (),
+                 limit: int | None = None, settings: dict | None = None, results: ResultsFile = ResultsFile(),
+                 lr_dir: str | Path | None = None) -> None:
         files = select_images(list_images(folder), only, limit)
         self.lr_dir = None if lr_dir is None else Path(lr_dir)
         if self.lr_dir is not None:
@@ -310,9 +323,10 @@ class FolderEvaluation:
             if missing:
                 raise ImageReadError(f"{str(lr_dir)!r} has no LR image for {', '.join(missing)} (NAME.png each); "
                                      "make it with 'zssr-deploy degrade'")
-        self.result, self.todo = start_run(files, scale, method, protocol, settings, json_path, resume, overwrite)
-        self.resumed = resume and len(self.todo) < len(files)
-        self.json_path, self.resume, self.overwrite = json_path, resume, overwrite
+        self.result, self.todo = start_run(files, scale, method, protocol, settings, results.path, results.resume,
+                                           results.overwrite)
+        self.resumed = results.resume and len(self.todo) < len(files)
+        self.json_path, self.resume, self.overwrite = results.path, results.resume, results.overwrite
 
     def run(self, make_upscaler: Callable[[str, Path | None], Upscaler],
             on_scored: Callable[[ImageScore], None] | None = None) -> EvalResult:

@@ -75,7 +75,7 @@ def test_estimate_kernel_and_fit_with_the_estimate(tmp_path, photo):
     r = run("estimate-kernel", lr, "-o", tmp_path / "k.npy", "--png", tmp_path / "k.png", "--kernel-iters", "30",
             "--kernel-estimator", "kernelgan")
     assert r.exit_code == 0, r.output
-    assert "kernel estimation: 60/60 steps" in r.output and "\r" not in r.output  # plain lines
+    assert "kernel estimation: 60/60 iterations" in r.output and "\r" not in r.output  # plain lines
     assert "(KernelGAN, runs agree to" in r.output
     k = np.load(tmp_path / "k.npy")
     assert k.ndim == 2 and abs(k.sum() - 1) < 1e-9 and read_image(tmp_path / "k.png").pixels.shape[2] == 1

@@ -21,7 +21,7 @@ from .options import BatchOptions
 from .worker import ImageResult, ImageTask, process_image
 
 if TYPE_CHECKING:
-    from ..trainers.step import Progress
+    from ..trainers.state import Progress
 
 __all__ = ["make_executor"]
 

@@ -33,15 +33,14 @@ def _check_outputs(outputs: list[Path], overwrite: bool) -> None:
 
 def run_model_batch(model_path: str | os.PathLike[str], input_spec: str | os.PathLike[str],
                     out_dir: str | os.PathLike[str], *, recursive: bool = False, suffix: str = "", ext: str = "keep",
-                    inference: Inference = Inference(), fp16: bool = False, trt_cache_dir: str | None = None,
-                    overwrite: bool = False,
+                    inference: Inference = Inference(), overwrite: bool = False,
                     on_image: Callable[[RunOutcome], None] | None = None) -> tuple[BatchInputs, list[RunOutcome]]:
     """Run an exported pipeline on every image of a folder or glob (``inference``: provider, tile, threads and
     GPU); returns the inputs and each outcome."""
     inputs = collect_inputs(input_spec, recursive)
     outputs = output_paths(inputs.items, out_dir, suffix, ext)
     _check_outputs(outputs, overwrite)
-    model = load_pipeline_model(model_path, inference, fp16, trt_cache_dir)
+    model = load_pipeline_model(model_path, inference)
     done = []
     for item, out in zip(inputs.items, outputs):
         try:

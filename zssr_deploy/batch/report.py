@@ -19,6 +19,7 @@ from ..files import write_bytes_atomic
 from ..imageops.kernels import kernel_picture
 from ..imageops.resize import imresize
 from ..io import encode_png, read_image
+from .manifest import BatchRecord
 
 if TYPE_CHECKING:
     from .runner import BatchPlan
@@ -106,35 +107,36 @@ def _curves(points: list[list[float]]) -> str:
             f"{axis}</svg>")
 
 
-def _row(rec: dict, size: str) -> str:
-    cells = [rec["image"], size, str(sum(rec.get("iterations", []) or [0])), f"{rec.get('seconds', 0):.1f}",
-             f"{rec['psnr']:.2f}" if "psnr" in rec else "", f"{rec['ssim']:.4f}" if "ssim" in rec else "",
-             rec["status"] + (f": {rec['error']}" if rec.get("error") else "")]
-    cls = ' class="failed"' if rec["status"] != "done" else ""
+def _row(rec: BatchRecord, size: str) -> str:
+    cells = [rec.image, size, str(sum(rec.iterations or [0])), f"{rec.seconds or 0:.1f}",
+             f"{rec.psnr:.2f}" if rec.psnr is not None else "", f"{rec.ssim:.4f}" if rec.ssim is not None else "",
+             rec.status + (f": {rec.error}" if rec.error else "")]
+    cls = ' class="failed"' if rec.status != "done" else ""
     return f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
 
 
-def _section(rec: dict, source: Path, output: Path) -> str:
-    title = f"<h2>{html.escape(rec['image'])}</h2>"
-    if rec["status"] != "done":
-        return f'<section>{title}<p class="failed">{html.escape(rec.get("error", ""))}</p></section>'
-    kernel = rec.get("kernel") or {}
+def _section(rec: BatchRecord, source: Path, output: Path) -> str:
+    title = f"<h2>{html.escape(rec.image)}</h2>"
+    if rec.status != "done":
+        return f'<section>{title}<p class="failed">{html.escape(rec.error)}</p></section>'
+    kernel = rec.kernel.to_json() if rec.kernel is not None else {}
     ktext = html.escape(", ".join(f"{k}: {v}" for k, v in kernel.items() if v not in ("", None)))
-    kimg = _img(kernel_picture(np.array(rec["kernel_taps"])), "kernel") if rec.get("kernel_taps") else ""
-    return (f"<section>{title}{_crops(source, output)}<h3>training</h3>{_curves(rec.get('curves', []))}"
+    kimg = _img(kernel_picture(np.array(rec.kernel_taps)), "kernel") if rec.kernel_taps else ""
+    return (f"<section>{title}{_crops(source, output)}<h3>training</h3>{_curves(rec.curves or [])}"
             f'<div class="kernel"><h3>kernel</h3>{kimg}<p>{ktext}</p></div></section>')
 
 
-def write_report(plan: BatchPlan, records: list[dict], path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+def write_report(plan: BatchPlan, records: list[BatchRecord], path: str | os.PathLike[str],
+                 overwrite: bool = False) -> Path:
     """Write the report of a batch (its plan and each image's manifest record) atomically; returns its path."""
-    by_name = {r["image"]: r for r in records}
+    by_name = {r.image: r for r in records}
     rows, sections = [], []
     for item, out in zip(plan.inputs.items, plan.outputs):
         rec = by_name.get(item.relative.as_posix())
         if rec is None:
             continue
         size = "-"
-        if rec["status"] == "done":
+        if rec.status == "done":
             lr_hw, sr_hw = read_image(item.source).pixels.shape[:2], read_image(out).pixels.shape[:2]
             size = f"{lr_hw[1]}x{lr_hw[0]} -> {sr_hw[1]}x{sr_hw[0]}"
         rows.append(_row(rec, size))

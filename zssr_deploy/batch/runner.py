@@ -23,13 +23,13 @@ from ..io import SUPPORTED_EXTENSIONS
 from ..runtime.run import Inference
 from .executors import make_executor
 from .inputs import BatchInputs, collect_inputs, output_paths
-from .manifest import Manifest, file_sha256, fingerprint
+from .manifest import BatchRecord, Manifest, file_sha256, fingerprint
 from .options import BatchOptions
 from .worker import ImageResult, ImageTask
 
 if TYPE_CHECKING:
     from ..trainers.config import ZSSRConfig
-    from ..trainers.step import Progress
+    from ..trainers.state import Progress
 
 __all__ = ["BatchCallbacks", "BatchPlan", "BatchSummary", "plan_batch", "run_batch"]
 
@@ -44,7 +44,7 @@ class BatchCallbacks:
     """Once, after planning, before the first fit."""
     on_progress: Callable[[str, Progress], None] | None = None
     """Training progress of an image (by relative path); not from Ray tasks."""
-    on_image: Callable[[dict], None] | None = None
+    on_image: Callable[[BatchRecord], None] | None = None
     """After each image, with its manifest record."""
 
 
@@ -70,7 +70,7 @@ class BatchPlan:
 
 @dataclass
 class BatchSummary:
-    records: list[dict] = field(default_factory=list)
+    records: list[BatchRecord] = field(default_factory=list)
     """Each image's last manifest record, in input order (skipped ones from the earlier run)."""
     done: int = 0
     skipped: int = 0
@@ -163,7 +163,7 @@ def _tasks(plan: BatchPlan) -> Iterator[ImageTask]:
     in the manifest first, so its output is known to be this batch's if a kill comes before it is recorded."""
     for i in plan.todo:
         item = plan.inputs.items[i]
-        plan.manifest.append({"image": item.relative.as_posix(), "status": "started", "fingerprint": plan.fingerprint})
+        plan.manifest.append(BatchRecord(image=item.relative.as_posix(), status="started", fingerprint=plan.fingerprint))
         try:
             yield _task(plan, i)
         except OSError as exc:  # unreadable since planning: record it, go on
@@ -171,16 +171,17 @@ def _tasks(plan: BatchPlan) -> Iterator[ImageTask]:
                                                               error=f"cannot read {str(item.source)!r}: {exc}")))
 
 
-def _record(plan: BatchPlan, i: int, result: ImageResult) -> dict:
-    rec = {"image": result.image, "status": result.status, "fingerprint": plan.fingerprint, "error": result.error,
-           "output": plan.outputs[i].relative_to(plan.out_dir).as_posix(),
-           "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **result.facts}
+def _record(plan: BatchPlan, i: int, result: ImageResult) -> BatchRecord:
+    """The image's manifest record, after its output (if any) is written atomically."""
+    rec = BatchRecord(image=result.image, status=result.status, fingerprint=plan.fingerprint, error=result.error,
+                      output=plan.outputs[i].relative_to(plan.out_dir).as_posix(),
+                      finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), **result.facts)
     if result.output is not None:
         try:
             write_bytes_atomic(plan.outputs[i], result.output, overwrite=True)
-            rec["sha256"] = file_sha256(plan.outputs[i])
+            rec = dataclasses.replace(rec, sha256=file_sha256(plan.outputs[i]))
         except (OSError, ZSSRError) as exc:
-            rec.update(status="failed", error=f"cannot write {str(plan.outputs[i])!r}: {exc}")
+            rec = dataclasses.replace(rec, status="failed", error=f"cannot write {str(plan.outputs[i])!r}: {exc}")
     return rec
 
 
@@ -195,13 +196,13 @@ def run_batch(plan: BatchPlan, callbacks: BatchCallbacks = BatchCallbacks()) -> 
         for result in executor.map(_tasks(plan)):
             rec = _record(plan, index[result.image], result)
             plan.manifest.append(rec)
-            summary.done += rec["status"] == "done"
-            if rec["status"] == "failed":
-                log.warning("%s failed: %s", rec["image"], rec["error"])
+            summary.done += rec.status == "done"
+            if rec.status == "failed":
+                log.warning("%s failed: %s", rec.image, rec.error)
             if callbacks.on_image is not None:
                 callbacks.on_image(rec)
     summary.seconds = time.perf_counter() - t0
-    summary.failed = sum(plan.manifest.last[name]["status"] != "done" for name in index)
+    summary.failed = sum(plan.manifest.last[name].status != "done" for name in index)
     summary.records = [plan.manifest.last[item.relative.as_posix()] for item in plan.inputs.items
                        if item.relative.as_posix() in plan.manifest.last]
     return summary

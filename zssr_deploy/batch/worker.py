@@ -23,7 +23,7 @@ from ..runtime.run import Inference, upscaled_alpha
 
 if TYPE_CHECKING:
     from ..trainers.config import ZSSRConfig
-    from ..trainers.step import Progress
+    from ..trainers.state import Progress
 
 __all__ = ["ImageResult", "ImageTask", "process_image"]
 
@@ -66,7 +66,8 @@ class ImageResult:
     error: str = ""
     """One line: what went wrong (status 'failed')."""
     facts: dict[str, Any] = field(default_factory=dict)
-    """Iterations, seconds, size, kernel, PSNR/SSIM, training curves: the manifest's and report's data."""
+    """Iterations, seconds, kernel, PSNR/SSIM, training curves: fields of the image's
+    :class:`~zssr_deploy.batch.manifest.BatchRecord`, by name."""
 
 
 class _Curves:
@@ -109,7 +110,7 @@ def _run(task: ImageTask, curves: _Curves) -> tuple[bytes, dict[str, Any]]:
                           callbacks=Callbacks(progress=curves))
     finding = r.kernel or KernelFinding(source="given" if r.kernel_used is not None else "bicubic")
     facts = {"iterations": r.iterations, "learning_rate_drops": r.learning_rate_drops, "fit_seconds": round(r.seconds, 3),
-             "device": r.device, "precision": r.precision, "providers": r.providers, "kernel": finding.to_json(),
+             "device": r.device, "precision": r.precision, "providers": r.providers, "kernel": finding,
              "kernel_taps": None if r.kernel_used is None else np.round(r.kernel_used, 6).tolist()}
     if r.psnr is not None:
         facts.update(psnr=round(r.psnr, 4), ssim=round(r.ssim, 5))

@@ -31,7 +31,7 @@ class KernelGANConfig:
     """KernelGAN's settings (the authors' defaults)."""
 
     iterations: int = 3000
-    """Training steps (one G step and one D step each)."""
+    """Training iterations (one G update and one D update each)."""
     crop: int = 64
     """Side of G's input crops; D's crops are G's output size (26)."""
     g_structure: tuple[int, ...] = (7, 5, 3, 1, 1, 1)
@@ -94,7 +94,7 @@ class KernelEstimationConfig:
     runs: int = 2
     """KernelGAN runs (seeds ``seed``, ``seed + 1``, ...) whose kernels are averaged."""
     gan: KernelGANConfig = KernelGANConfig()
-    """KernelGAN's settings per run (the authors' defaults), its training steps (``gan.iterations``) included."""
+    """KernelGAN's settings per run (the authors' defaults), its training iterations (``gan.iterations``) included."""
     min_detail: float = 4.0
     """The 99th percentile of the image's band-pass detail (8-bit levels) below which it has no edges to learn
     from (scikit-image photos: 4.9 to 30, except the dark retina photo's 1.9: docs/BENCHMARKS.md)."""
@@ -111,7 +111,7 @@ class KernelEstimationConfig:
     the fit it feeds runs, from ``estimate-kernel`` as from ``--kernel estimate``."""
     threads: int | None = 1
     """CPU threads per KernelGAN run (torch's count is restored afterwards); None: the process's setting, runs one
-    after the other. KernelGAN's steps are too small to share out: on 2 cores, 1 thread is faster than 2
+    after the other. KernelGAN's iterations are too small to share out: on 2 cores, 1 thread is faster than 2
     (docs/BENCHMARKS.md), and the kernel then does not depend on the machine's core count. Where the process has
     threads for more than one run (``torch.get_num_threads() >= 2 * threads``), runs go side by side."""
 

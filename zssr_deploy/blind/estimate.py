@@ -166,12 +166,12 @@ def _fit_runs(img: np.ndarray, config: KernelEstimationConfig, device: torch.dev
     """The KernelGAN runs (seeds ``seed``, ``seed + 1``, ...), each on ``config.threads`` CPU threads. When the
     process's thread ``budget`` holds more than one run's threads, runs go in parallel threads of this process:
     each run's numbers are the same as alone (its own generators; the weights drawn in turn), and on 2 cores two
-    runs side by side took 0.70 of the time of one after the other (not 0.5: the steps are small, and the two
+    runs side by side took 0.70 of the time of one after the other (not 0.5: the iterations are small, and the two
     threads share the GIL; docs/BENCHMARKS.md). ``progress`` is called from this thread."""
     gan, per_run = config.gan, config.threads
     total = config.runs * gan.iterations
     done = [0] * config.runs
-    stop = threading.Event()  # set when this thread is interrupted: the other runs end at their next step
+    stop = threading.Event()  # set when this thread is interrupted: the other runs end at their next iteration
     workers = 1 if per_run is None or device.type != "cpu" else max(1, min(config.runs, budget // per_run))
 
     def run(r: int) -> tuple[np.ndarray, list[float]]:
@@ -208,7 +208,7 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
                     progress: Callable[[int, int], None] | None = None) -> KernelEstimate:
     """Estimate the kernel that downscaled ``image`` (float ``HxWxC`` in [0, 1], the LR input) by ``scale``.
 
-    ``progress(done, total)`` after each step (KernelGAN's iterations of all runs, or kernels tried). Raises
+    ``progress(done, total)`` after each iteration (KernelGAN's, of all runs; or each kernel tried). Raises
     :class:`InvalidImageError` for an image too small to estimate from: KernelGAN's generator takes 64x64 crops, so
     at least 64 pixels per side; the patch-recurrence search compares 5x5 patches with those of the image's half,
     so at least 32 (:data:`RECURRENCE_MIN_SIDE`).

@@ -21,10 +21,10 @@ pulls it to 1), and no 10-pixel border is cut from synthetic inputs (crop centre
 from the border).
 
 One change that does not change the mathematics: G's forward pass applies the composed 13x13 kernel in one
-convolution instead of running the six layers. The composition is computed from G's weights each step, so the
+convolution instead of running the six layers. The composition is computed from G's weights each iteration, so the
 function, its gradients with respect to every layer's weights (the deep-linear over-parameterisation that
 shapes KernelGAN's optimisation) and hence the training are those of the layered network
-(``tests/blind/test_kernel_gan.py`` checks the equality). It costs about 32 M multiply-adds a step (an
+(``tests/blind/test_kernel_gan.py`` checks the equality). It costs about 32 M multiply-adds an iteration (an
 impulse through the layers) instead of 1.3 G (three 64x64 channel crops through them).
 """
 
@@ -229,11 +229,11 @@ def _learning_rate_steps(it: int, cfg: KernelGANConfig, optimizers: tuple[torch.
 def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: torch.device,
                    progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[float]]:
     """Train KernelGAN on ``image`` (float ``HxWxC`` in [0, 1], at least ``crop`` pixels per side, sides cut to
-    even) and return G's raw 13x13 kernel (float64, not post-processed) and the GAN loss every 10 steps."""
+    even) and return G's raw 13x13 kernel (float64, not post-processed) and the GAN loss every 10 iterations."""
     h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
     img = np.ascontiguousarray(image[:h, :w], dtype=np.float64)
     gen = torch.Generator().manual_seed(seed)
-    # the per-step noise is drawn on the training device (on the CPU from the same stream as the crops)
+    # the per-iteration noise is drawn on the training device (on the CPU from the same stream as the crops)
     noise = gen if device.type == "cpu" else torch.Generator(device=device).manual_seed(seed)
     with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # runs in parallel threads draw their weights in turn
         torch.manual_seed(seed)
@@ -251,7 +251,7 @@ def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: t
         g_in = _crop(x, centres_g[it], cfg.crop)
         d_real = _crop(x, centres_d[it], d_size)
         d_real = d_real + 2.0 / 255.0 * torch.randn(d_real.shape, generator=noise, device=device)  # noise on [0, 1]
-        # G step: fool D, under the kernel constraints
+        # G update: fool D, under the kernel constraints
         opt_g.zero_grad(set_to_none=True)
         k = g_net.kernel()
         g_out = Generator.downscale(g_in, k)
@@ -259,7 +259,7 @@ def fit_kernel_gan(image: np.ndarray, cfg: KernelGANConfig, seed: int, device: t
         loss_k, bic = cons.loss(k, g_in, g_out)
         (loss_gan + loss_k).backward()
         opt_g.step()
-        # D step: real crops -> 1, G's (noisy, detached) output -> 0
+        # D update: real crops -> 1, G's (noisy, detached) output -> 0
         opt_d.zero_grad(set_to_none=True)
         with torch.no_grad():
             fake = Generator.downscale(g_in, g_net.kernel())

@@ -104,7 +104,7 @@ def _search(criterion: Callable[[np.ndarray], float], config: RecurrenceConfig,
         key = (round(a, 6), round(b, 6), round(t % 180.0, 4))
         if key not in seen:
             seen[key] = criterion(gaussian_kernel(a, b, t % 180.0, config.size))
-            if progress is not None:  # the search's length is not known ahead: it is counted as at most 60 steps
+            if progress is not None:  # the search's length is not known ahead: it is counted as at most 60 kernels tried
                 progress(min(len(seen), total - 1), total)
         return seen[key]
 

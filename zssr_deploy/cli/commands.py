@@ -90,7 +90,7 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
 def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> None:
     """Score a folder of HR images: mod-crop, make the LR input, upscale with UPSCALER, score Y-PSNR/SSIM."""
     from ..blind.datasets import kernels_for
-    from ..evaluate import FolderEvaluation, ZSSRUpscaler, bicubic_upscaler, zssr_settings
+    from ..evaluate import FolderEvaluation, ResultsFile, ZSSRUpscaler, bicubic_upscaler, zssr_settings
 
     scale, typed = integer_scale(opts["scale"]), {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
     if upscaler == "bicubic":
@@ -103,8 +103,9 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
         check_kernel_preset(cfg, opts["kernel"] != "none")
     settings = zssr_settings(cfg, **typed, kernel=opts["kernel"], estimator=estimation.method) if cfg is not None else {}
     settings.update({"lr": opts["lr_dir"]} if opts["lr_dir"] else {})  # another LR folder is another run
-    run = FolderEvaluation(hr_dir, scale, upscaler, opts["protocol"], opts["only"], opts["limit"], settings,
-                           json_out, opts["resume"], opts["overwrite"], opts["lr_dir"])
+    run = FolderEvaluation(hr_dir, scale=scale, method=upscaler, protocol=opts["protocol"], only=opts["only"],
+                           limit=opts["limit"], settings=settings, lr_dir=opts["lr_dir"],
+                           results=ResultsFile(path=json_out, resume=opts["resume"], overwrite=opts["overwrite"]))
     if run.resumed:
         click.echo(f"resuming {json_out}: {len(run.result.images)} image(s) already scored, {len(run.todo)} to go", err=True)
 
@@ -185,19 +186,17 @@ def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **o
 
     batch = {k: opts.pop(k) for k in ("recursive", "suffix", "ext")}
     inference = Inference(provider=opts.pop("provider"), tile=opts.pop("tile"), threads=opts.pop("threads"),
-                          gpu=opts.pop("gpu"))
+                          gpu=opts.pop("gpu"), fp16=opts.pop("fp16"), trt_cache_dir=trt_cache)
     if not (is_batch_input(input_path) or batch["recursive"]):
         with ProgressBars() as bars:
-            path, providers = run_model(model, input_path, output, inference, opts["fp16"], trt_cache, opts["overwrite"],
-                                        bars.tiles)
+            path, providers = run_model(model, input_path, output, inference, opts["overwrite"], bars.tiles)
         click.echo(f"wrote {path} ({', '.join(providers)})")
         return
 
     def report(o) -> None:
         click.echo(f"{o.image}: " + (f"error: {o.error}" if o.error else f"wrote {o.output}"), err=True)
 
-    _, outcomes = run_model_batch(model, input_path, output, inference=inference, trt_cache_dir=trt_cache,
-                                  on_image=report, **opts, **batch)
+    _, outcomes = run_model_batch(model, input_path, output, inference=inference, on_image=report, **opts, **batch)
     failed = sum(bool(o.error) for o in outcomes)
     click.echo(f"{len(outcomes) - failed} written, {failed} failed")
     if failed:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..batch.manifest import BatchRecord
 from ..blind.config import KernelFinding
 
 __all__ = ["QUIET", "BatchBars", "ProgressBars", "say"]
@@ -94,12 +95,12 @@ class ProgressBars:
         from tqdm import tqdm
 
         if self.kernel_bar is None:
-            self.kernel_bar = tqdm(total=total, desc="kernel", unit="step", file=sys.stderr, dynamic_ncols=True,
+            self.kernel_bar = tqdm(total=total, desc="kernel", unit="it", file=sys.stderr, dynamic_ncols=True,
                                    disable=not _live())
         self.kernel_bar.update(done - self.kernel_bar.n)
-        if not _live():  # plain lines: every tenth of the steps (KernelGAN's iterations of all runs, kernels tried)
+        if not _live():  # plain lines: every tenth of the iterations (KernelGAN's, of all runs; or kernels tried)
             self.kernel_mark = _plain_line(done, total, self.kernel_mark,
-                                           lambda: f"kernel estimation: {done}/{total} steps")
+                                           lambda: f"kernel estimation: {done}/{total} iterations")
 
     def images(self, total: int, label: str):
         """A bar over the images of an evaluation; returns the callback that advances it (given each score)."""
@@ -150,15 +151,15 @@ class BatchBars:
         bar.update(p.iteration - bar.n)
         bar.set_postfix(loss=f"{p.loss:.4f}", lr=f"{p.learning_rate:.0e}")
 
-    def image_done(self, record: dict) -> None:
+    def image_done(self, record: BatchRecord) -> None:
         self.finished += 1
-        bar = self.bars.pop(record["image"], None)
+        bar = self.bars.pop(record.image, None)
         if bar is not None:
             bar.close()
-        line = (f"[{self.finished}/{self.total}] {record['image']}: {record['status']}"
-                + (f", {record['seconds']:.1f} s" if "seconds" in record else "")
-                + (f", Y-PSNR {record['psnr']:.2f} dB" if "psnr" in record else "")
-                + (f" ({record['error']})" if record.get("error") else ""))
+        line = (f"[{self.finished}/{self.total}] {record.image}: {record.status}"
+                + (f", {record.seconds:.1f} s" if record.seconds is not None else "")
+                + (f", Y-PSNR {record.psnr:.2f} dB" if record.psnr is not None else "")
+                + (f" ({record.error})" if record.error else ""))
         if self.images_bar is not None:
             self.images_bar.write(line, file=sys.stderr)
             self.images_bar.update(1)

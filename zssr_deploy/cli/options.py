@@ -54,7 +54,7 @@ kernel_estimation_options = _options(
                  help="How the kernel is estimated: kernelgan or recurrence (the Gaussian whose downscaling of the image "
                       f"best reproduces its own patches) [default: {KernelEstimationConfig.method}]."),
     click.option("--kernel-iters", "kernel_iters", type=click.IntRange(min=1), default=None,
-                 help=f"KernelGAN's training steps (--kernel-estimator kernelgan) [default: {KernelGANConfig.iterations}]."),
+                 help=f"KernelGAN's training iterations (--kernel-estimator kernelgan) [default: {KernelGANConfig.iterations}]."),
 )
 
 fit_options = _options(

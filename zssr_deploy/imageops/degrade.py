@@ -1,6 +1,6 @@
 """Blind-SR benchmark data: LR images made with random, unknown-to-the-method kernels (DIV2KRK's recipe).
 
-The recipe (``../shared/notes/blind-sr-protocol.md``; the generator the KernelGAN authors point to,
+The recipe (DIV2KRK's, as KernelGAN's paper describes it; the generator the KernelGAN authors point to,
 assafshocher/BlindSR_dataset_generator), per image and x2:
 
 1. variances ``l1, l2 ~ U(min_var, max_var)`` (sigma squared), angle ``theta ~ U(0, pi)``,

@@ -50,6 +50,10 @@ class Inference:
     """ONNX Runtime's intra-op threads on CPU (None: its own choice, all cores)."""
     gpu: int = 0
     """The GPU of the CUDA and TensorRT providers."""
+    fp16: bool = False
+    """TensorRT: build fp16 engines."""
+    trt_cache_dir: str | None = None
+    """TensorRT: keep built engines in this folder (a later run with the same model starts at once)."""
 
     def __post_init__(self) -> None:
         if self.engine not in ("onnx", "torch"):
@@ -95,11 +99,10 @@ def write_with_alpha(out: Path, sr: np.ndarray, img: Image, scale: tuple[float, 
     write_image(out, sr, alpha=upscaled_alpha(img, sr, scale), bit_depth=img.bit_depth, overwrite=overwrite)
 
 
-def load_pipeline_model(model_path: str | Path, inference: Inference = Inference(), fp16: bool = False,
-                        trt_cache_dir: str | None = None) -> ZSSRModel:
-    """Load an exported pipeline for ``run`` on ``inference``'s provider, threads and GPU (a network-only export
-    is a :class:`ModelError`)."""
-    model = ZSSRModel(model_path, provider=inference.provider, fp16=fp16, trt_cache_dir=trt_cache_dir,
+def load_pipeline_model(model_path: str | Path, inference: Inference = Inference()) -> ZSSRModel:
+    """Load an exported pipeline for ``run`` on ``inference``'s provider, threads, GPU and TensorRT settings (a
+    network-only export is a :class:`ModelError`)."""
+    model = ZSSRModel(model_path, provider=inference.provider, fp16=inference.fp16, trt_cache_dir=inference.trt_cache_dir,
                       threads=inference.threads, device_id=inference.gpu)
     if model.metadata.kind != "pipeline":
         raise ModelError(f"{str(model_path)!r} is a network-only export: run it on a cubic-upscaled image from "
@@ -124,14 +127,13 @@ def run_loaded(model: ZSSRModel, input_path: str | Path, output_path: str | Path
 
 
 def run_model(model_path: str | Path, input_path: str | Path, output_path: str | Path, inference: Inference = Inference(),
-              fp16: bool = False, trt_cache_dir: str | None = None, overwrite: bool = False,
-              tile_progress: TileProgress | None = None) -> tuple[Path, list[str]]:
+              overwrite: bool = False, tile_progress: TileProgress | None = None) -> tuple[Path, list[str]]:
     """Super-resolve an image with an exported pipeline through ONNX Runtime (no torch involved); ``inference``
     gives the provider, tile, threads and GPU (its engine is ONNX Runtime here, whatever it says)."""
     check_image_path(output_path, overwrite)
     if same_file(input_path, output_path):
         raise ConfigError(f"the output {str(output_path)!r} is the input file: choose another output name")
-    model = load_pipeline_model(model_path, inference, fp16, trt_cache_dir)
+    model = load_pipeline_model(model_path, inference)
     return run_loaded(model, input_path, output_path, inference.tile, overwrite, tile_progress), model.providers
 
 

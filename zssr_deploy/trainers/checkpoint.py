@@ -45,15 +45,15 @@ def fingerprint(image: np.ndarray, config: ZSSRConfig, kernel: np.ndarray | None
     return h.hexdigest()
 
 
-def save_checkpoint(path: str | Path, print_: str, state: dict) -> None:
+def save_checkpoint(path: str | Path, fit_fingerprint: str, state: dict) -> None:
     """Write ``state`` (tensors, numbers, strings, lists, tuples, dicts) atomically to ``path``."""
     buf = io.BytesIO()
-    torch.save({"format": FORMAT, "fingerprint": print_, **state}, buf)
+    torch.save({"format": FORMAT, "fingerprint": fit_fingerprint, **state}, buf)
     write_bytes_atomic(path, buf.getvalue(), overwrite=True, error=CheckpointError)
     log.info("checkpoint: %s (after step %d)", path, state.get("steps_done", -1))
 
 
-def load_checkpoint(path: str | Path, print_: str) -> dict | None:
+def load_checkpoint(path: str | Path, fit_fingerprint: str) -> dict | None:
     """The state saved at ``path``, or None when there is no file.
 
     Raises:
@@ -71,7 +71,7 @@ def load_checkpoint(path: str | Path, print_: str) -> dict | None:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{str(p)!r} is not a zssr-deploy checkpoint of format {FORMAT}; "
                               "delete it to start the fit afresh")
-    if state.get("fingerprint") != print_:
+    if state.get("fingerprint") != fit_fingerprint:
         raise CheckpointError(f"{str(p)!r} was written for another image, kernel, settings or zssr-deploy version; "
                               "delete it or choose another checkpoint path")
     return state

@@ -22,8 +22,8 @@ from ..imageops.kernels import is_dihedral_symmetric, shift_kernel, validate_ker
 from ..models.pipeline import ZSSRPipeline, halo_for
 from .checkpoint import CheckpointFile
 from .config import ZSSRConfig
-from .state import FitState, image_to_tensor, tensor_to_image
-from .step import Progress, ScaleStep, StepSummary, train_step
+from .state import FitState, Progress, StepSummary, image_to_tensor, tensor_to_image
+from .step import ScaleStep, train_scale_step
 
 __all__ = ["FitPlan", "FitResult", "StepEvent", "fit", "plan_fit", "run_fit", "run_pipeline"]
 
@@ -125,7 +125,7 @@ def _train_scale_step(state: FitState, plan: FitPlan, i: int, progress, on_step,
     log.info("step %d/%d: x%s (relative x%s)", i + 1, n, cfg.scale_factors[i], rel)
     if on_step is not None:
         on_step(StepEvent(i, n, "start", step, state))
-    state.summaries.append(train_step(state, step, progress))
+    state.summaries.append(train_scale_step(state, step, progress))
     if on_step is not None:
         on_step(StepEvent(i, n, "end", step, state, state.summaries[-1]))
     return ZSSRPipeline(state.net, rel, "cubic" if kernel is None else kernel, cfg.back_projection_iters[i],
@@ -179,7 +179,7 @@ def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray 
         config: settings (default: the released code's x2 one-jump configuration).
         kernel: optional 2-D blur kernel (the LR image's degradation); it is validated, normalised and
             re-centred per step as the reference does. Without it, sons are made with MATLAB bicubic.
-        progress: called as documented on :class:`~zssr_deploy.trainers.step.Progress`.
+        progress: called as documented on :class:`~zssr_deploy.trainers.state.Progress`.
         net_tile: final inference runs the network in tiles of this many HR pixels (exact).
         final_inference: run the last step's pipeline here; False when the caller runs the exported model
             instead (``output`` is then the last pipeline's input).

@@ -13,9 +13,8 @@ from ..errors import CheckpointError
 from ..models.device import memory_format_for, resolve_device, resolve_precision
 from ..models.network import ZSSRNet
 from .config import ZSSRConfig
-from .step import StepSummary
 
-__all__ = ["FitState", "image_to_tensor", "tensor_to_image"]
+__all__ = ["FitState", "Progress", "StepSummary", "image_to_tensor", "tensor_to_image"]
 
 
 def image_to_tensor(img: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -26,6 +25,38 @@ def image_to_tensor(img: np.ndarray, device: torch.device) -> torch.Tensor:
 def tensor_to_image(t: torch.Tensor) -> np.ndarray:
     """``(C, H, W)`` tensor -> float32 ``HxWxC`` numpy on the CPU."""
     return t.permute(1, 2, 0).float().cpu().numpy()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported at every reconstruction test, every 10 iterations between them, and at the end of a step."""
+
+    step: int
+    """Index of the scale step (0 for one-jump SR)."""
+    steps: int
+    """Number of scale steps."""
+    iteration: int
+    """Training iterations done in this step."""
+    max_iters: int
+    loss: float
+    """L1 loss at the last reconstruction test (read from the device only then)."""
+    reconstruction_error: float
+    """MSE between the input and the network's reconstruction of it from its own son."""
+    learning_rate: float
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    """What one trained scale step did (kept in the checkpoint, reported by the fit)."""
+
+    scale: tuple[float, float]
+    """Factor of this step relative to its input (after any base change)."""
+    iterations: int
+    learning_rate_drops: list[int]
+    """Iterations at which the learning rate was divided by 10."""
+    final_learning_rate: float
+    reconstruction_error: float
+    seconds: float
 
 
 @dataclass

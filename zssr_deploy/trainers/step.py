@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,46 +20,14 @@ from ..models.resize import Resize
 from .augment import AugmentSettings, sample_father
 from .config import ZSSRConfig
 from .lr_policy import LearningRatePolicy
+from .state import FitState, Progress, StepSummary
 
-if TYPE_CHECKING:
-    from .state import FitState
-
-__all__ = ["Progress", "ScaleStep", "StepSummary", "reconstruction_regions", "train_step"]
+__all__ = ["ScaleStep", "reconstruction_regions", "train_scale_step"]
 
 log = logging.getLogger(__name__)
 
 #: smallest side of a reconstruction test crop
 MIN_TEST_SIDE = 32
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Reported at every reconstruction test, every 10 iterations between them, and at the end of a step."""
-
-    step: int
-    """Index of the scale step (0 for one-jump SR)."""
-    steps: int
-    """Number of scale steps."""
-    iteration: int
-    """Training iterations done in this step."""
-    max_iters: int
-    loss: float
-    """L1 loss at the last reconstruction test (read from the device only then)."""
-    reconstruction_error: float
-    """MSE between the input and the network's reconstruction of it from its own son."""
-    learning_rate: float
-
-
-@dataclass(frozen=True)
-class StepSummary:
-    scale: tuple[float, float]
-    """Factor of this step relative to its input (after any base change)."""
-    iterations: int
-    learning_rate_drops: list[int]
-    """Iterations at which the learning rate was divided by 10."""
-    final_learning_rate: float
-    reconstruction_error: float
-    seconds: float
 
 
 class ScaleStep:
@@ -133,7 +99,7 @@ def _set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def train_step(state: FitState, step: ScaleStep, progress=None) -> StepSummary:
+def train_scale_step(state: FitState, step: ScaleStep, progress=None) -> StepSummary:
     """Train until the learning rate falls below its floor or ``max_iters``; ``progress(Progress)`` as documented
     on :class:`Progress`."""
     cfg = state.config
