@@ -9,8 +9,10 @@ from zssr_deploy.blind.estimate import estimate_kernel, kernel_psnr
 from zssr_deploy.blind.recurrence import RecurrenceCriterion, gaussian_kernel
 from zssr_deploy.errors import ConfigError
 from zssr_deploy.imageops.degrade import degrade
-from zssr_deploy.imageops.kernels import bicubic_kernel
+from zssr_deploy.imageops.kernels import bicubic_kernel, shift_kernel
 from zssr_deploy.samples import load_sample
+from zssr_deploy.trainers.config import build_config
+from zssr_deploy.trainers.fitting import plan_fit
 
 RECURRENCE = KernelEstimationConfig(method="recurrence")
 
@@ -73,6 +75,12 @@ def test_recovers_a_known_anisotropic_gaussian(astronaut):
     facts = est.summary().gaussian
     assert facts["criterion"] < facts["bicubic_criterion"] and facts["variances"][0] >= facts["variances"][1]
     np.testing.assert_array_equal(estimate_kernel(lr, 2, RECURRENCE).x2_kernel, est.x2_kernel)
+    # trimmed and normalised; re-centred by the fit plan alone, once, as a given kernel is (it was shifted twice)
+    assert est.kernel.sum() == pytest.approx(1.0)
+    tiny = 1e-7 * est.kernel.max()
+    assert est.kernel[[0, -1]].max() > tiny and est.kernel[:, [0, -1]].max() > tiny
+    plan = plan_fit(lr, build_config("given-kernel", 2, device="cpu"), est.kernel)
+    np.testing.assert_array_equal(plan.step_kernels[-1], shift_kernel(est.kernel, (2.0, 2.0)))
 
 
 def test_follows_the_kernel(astronaut):

@@ -11,7 +11,7 @@ recur at its coarser scales, and recur best when the coarser scale is made with 
   mass aligned): runs of a GAN vary, and on scikit-image photos the average scored above the two runs' mean
   kernel PSNR on every photo (docs/BENCHMARKS.md). On one photo under a narrow and a wide kernel, its estimates
   (and those of the authors' own code) hardly differ; the patch-recurrence estimates follow the kernel
-  (``benchmarks/kernel_sensitivity.py``).
+  (``benchmarks/blind_sr/kernel_sensitivity.py``).
 
 An earlier non-adversarial estimator (an anisotropic Gaussian fitted by the sliced Wasserstein distance between
 patch *sets*) recovered 3 % of the true kernel's gain on Set5 x2 with estimates up to 2.4 times too wide; the
@@ -29,7 +29,8 @@ smoothed contrast ``min_structure`` (pure noise has detail but no structure). Ot
 
 x2 is estimated; x4 is the x2 estimate composed with itself (two x2 steps, as DIV2KRK's x4 data are made and as
 KernelGAN does); other factors, ``SY,SX`` included, stretch the x2 estimate by ``s / 2`` per axis. The returned
-kernel is normalised and re-centred by the trainer's rule (:func:`~zssr_deploy.imageops.kernels.shift_kernel`).
+kernel is trimmed of its zero border and normalised; the fit plan re-centres it, once, by the trainer's rule
+(:func:`~zssr_deploy.imageops.kernels.shift_kernel`), as it does a given kernel.
 Deterministic for a seed on the CPU.
 """
 
@@ -51,7 +52,7 @@ from scipy import ndimage
 from ..files import check_output_path
 from ..imageops.degrade import compose_x2
 from ..imageops.guard import check_image
-from ..imageops.kernels import align_kernels, bicubic_kernel, kernel_picture, shift_kernel, write_kernel
+from ..imageops.kernels import align_kernels, bicubic_kernel, kernel_picture, write_kernel
 from ..imageops.scale import scale_pair
 from ..io import check_image_path, read_image, write_image
 from ..models.device import resolve_device
@@ -73,7 +74,8 @@ class KernelEstimate:
     """What :func:`estimate_kernel` found."""
 
     kernel: np.ndarray | None
-    """float64 2-D kernel for the asked scale, normalised and re-centred; None: use MATLAB bicubic."""
+    """float64 2-D kernel for the asked scale, trimmed and normalised (the fit plan re-centres it); None: use MATLAB
+    bicubic."""
     x2_kernel: np.ndarray
     """The estimated x2 kernel (the runs' post-processed kernels, centres of mass aligned, averaged; sum 1),
     before any fallback."""
@@ -246,7 +248,7 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
                   "bicubic downscaling reproduces the image's own patches better than any Gaussian kernel")
     if reason:
         log.warning("kernel estimation: %s; using the bicubic assumption", reason)
-    kernel = None if reason else shift_kernel(_trimmed(stretch_kernel(x2, scale)), scale_pair(scale))
+    kernel = None if reason else _trimmed(stretch_kernel(x2, scale))  # the fit plan alone re-centres it
     seconds = time.perf_counter() - t0
     log.info("kernel estimated in %.1f s (%s, agreement %.1f dB)", seconds, config.method, agreement)
     return KernelEstimate(None if kernel is None else kernel / kernel.sum(), x2, agreement, detail, reason, seconds,
