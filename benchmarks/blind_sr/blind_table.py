@@ -1,11 +1,11 @@
-"""The blind-SR tables of docs/BENCHMARKS.md from the result files of one or more sets: bicubic interpolation,
+"""The blind-SR tables of docs/benchmarks/blind.md from the result files of one or more sets: bicubic interpolation,
 ZSSR assuming bicubic, ZSSR with the true kernel, ZSSR with the estimated kernel, the estimate's kernel PSNR,
 and the share of the "assume bicubic" to "true kernel" gap that the estimate recovers (images present in all
 three ZSSR files only), and the estimation's seconds against the fit's; with several sets, the same summary
 over all their images.
 
-    python benchmarks/blind_table.py benchmarks/results/blind_set5_x2 benchmarks/blind/set5_x2 \\
-        [benchmarks/results/blind_set14_x2 benchmarks/blind/set14_x2 ...] [--compare NAME]
+    python benchmarks/blind_sr/blind_table.py benchmarks/results/blind_set5_x2/blind_set5_x2 benchmarks/blind/set5_x2 \\
+        [benchmarks/results/blind_set14_x2/blind_set14_x2 benchmarks/blind/set14_x2 ...] [--compare NAME]
 
 ``--estimate NAME`` takes the estimated-kernel row from ``PREFIX_NAME.json`` (default ``estimate``: KernelGAN's;
 ``recurrence``: the patch-recurrence estimator's). ``--kernels JSON ...`` (files of ``kernel_estimation.py``, x2)

@@ -3,7 +3,7 @@
 how the committed ``kernels_dev_x2.json`` was made; KernelGAN treats each channel as a batch item). Estimator decisions are
 made on these (degraded with ``zssr-deploy degrade --seed 1``), never on Set5 or Set14 (docs/BENCHMARKS.md).
 
-    python benchmarks/dev_photos.py benchmarks/blind/dev_hr
+    python benchmarks/blind_sr/dev_photos.py benchmarks/blind/dev_hr
     zssr-deploy degrade benchmarks/blind/dev_hr -o benchmarks/blind/dev_x2_s1 --scale 2 --seed 1
 
 ``--held-out`` writes seven other scikit-image photos instead (clock, grass, gravel, hubble_deep_field, page, text,

@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from kernel_estimation import cpu_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/common.py
+from common import cpu_model  # noqa: E402
 
 from zssr_deploy.blind.config import KernelEstimationConfig
 from zssr_deploy.blind.estimate import estimate_kernel

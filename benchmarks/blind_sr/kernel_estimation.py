@@ -1,10 +1,10 @@
 """Kernel estimation alone on a blind-SR folder: kernel PSNR of the estimate and of "assume bicubic" against
 the true kernel, how much the runs agree, the image's detail, and seconds (``lscpu`` model printed with the timings).
 
-    python benchmarks/kernel_estimation.py benchmarks/blind/set5_x2 --json benchmarks/results/kernels_set5_x2.json [--resume] \
-        [--method kernelgan|recurrence]
+    python benchmarks/blind_sr/kernel_estimation.py benchmarks/blind/set5_x2 \\
+        --json benchmarks/results/kernel_estimates/kernels_set5_x2.json [--resume] [--method kernelgan|recurrence]
 
-Make the folder first: ``zssr-deploy degrade ../shared/data/Set5 -o benchmarks/blind/set5_x2 --seed 0``.
+Make the folder first: ``zssr-deploy degrade DATA/Set5 -o benchmarks/blind/set5_x2 --seed 0``.
 
 ``--bootstrap`` (x2 only) adds a parametric-bootstrap check of the estimator's width bias: the LR image is
 degraded by 2 with its own estimate (8-bit, as the LR files), the kernel is estimated again on that, and
@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,44 +33,8 @@ from zssr_deploy.imageops.degrade import degrade
 from zssr_deploy.imageops.kernels import bicubic_kernel
 from zssr_deploy.io import read_image
 
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown"
-
-
-def second_moments(kernel: np.ndarray) -> np.ndarray:
-    """The kernel's 2x2 second-moment matrix about its centre of mass (rows, columns; HR pixels squared)."""
-    k = np.asarray(kernel, np.float64) / np.sum(kernel)
-    y, x = np.mgrid[: k.shape[0], : k.shape[1]]
-    dy, dx = y - (k * y).sum(), x - (k * x).sum()
-    return np.array([[(k * dy * dy).sum(), (k * dy * dx).sum()], [(k * dy * dx).sum(), (k * dx * dx).sum()]])
-
-
-def spread(kernel: np.ndarray) -> float:
-    """Trace of the kernel's second-moment matrix (HR pixels squared): how much it blurs. Kernel PSNR hardly
-    sees this (a too-wide kernel has small taps, so a small RMSE), and over-estimating it ruins ZSSR."""
-    return float(np.trace(second_moments(kernel)))
-
-
-def moments(kernel: np.ndarray) -> dict:
-    """Principal variances (HR pixels squared, largest first) and the major axis's angle in degrees in
-    [0, 180), counter-clockwise from the x axis as displayed (rows pointing down)."""
-    (yy, yx), (_, xx) = second_moments(kernel)
-    cov = np.array([[xx, -yx], [-yx, yy]])  # (x, y up): rows point down, so y and the cross term flip
-    values, vectors = np.linalg.eigh(cov)  # ascending
-    major = vectors[:, 1]
-    return {"variances": [round(float(values[1]), 4), round(float(values[0]), 4)],
-            "angle": round(float(np.degrees(np.arctan2(major[1], major[0])) % 180.0), 2)}
-
-
-def angle_error(a: float, b: float) -> float:
-    """Difference of two axis angles in degrees, in [0, 90]."""
-    d = abs(a - b) % 180.0
-    return min(d, 180.0 - d)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/common.py
+from common import cpu_model, spread  # noqa: E402
 
 
 def main() -> None:

@@ -3,10 +3,11 @@ wide, elongated at two angles); an estimator that learns the kernel from the ima
 different as the kernels are. Prints each estimate's principal variances and angle beside the truth, and per
 photo how the estimates' spreads follow the true spreads (slope of a least-squares line: 1 follows, 0 ignores).
 
-    python benchmarks/kernel_sensitivity.py benchmarks/blind/dev_hr --json benchmarks/results/sensitivity_dev.json \\
+    python benchmarks/blind_sr/kernel_sensitivity.py benchmarks/blind/dev_hr \\
+        --json benchmarks/results/kernel_sensitivity/sensitivity_dev.json \\
         --only chelsea --only coffee [--resume] [--save-lr DIR] [--peer DIR]
 
-The photos are scikit-image's (``benchmarks/dev_photos.py``), never benchmark images. ``--save-lr DIR`` writes
+The photos are scikit-image's (``benchmarks/blind_sr/dev_photos.py``), never benchmark images. ``--save-lr DIR`` writes
 each LR image as ``DIR/PHOTO_KERNEL.png`` (8-bit, as estimated); ``--peer DIR`` also scores kernels another
 estimator wrote for those files as ``DIR/PHOTO_KERNEL_kernel_x2.mat`` (the authors' KernelGAN names them so).
 """
@@ -16,10 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
-from kernel_estimation import cpu_model, moments, spread  # benchmarks/ is on the path when run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/common.py
+from common import cpu_model, moments, spread  # noqa: E402
 from scipy import ndimage
 from scipy.io import loadmat
 

@@ -1,8 +1,9 @@
 """Which kernel-estimate errors cost ZSSR: per image, the true kernel's and the estimate's second moments beside
 the blind-SR results, sorted by the estimate's worst directional over-width.
 
-    python benchmarks/kernel_shape_table.py benchmarks/results/kernels_set5_x2.json benchmarks/blind/set5_x2 \\
-        benchmarks/results/blind_set5_x2 [KERNELS_JSON LR_DIR RESULTS_PREFIX ...]
+    python benchmarks/blind_sr/kernel_shape_table.py benchmarks/results/kernel_estimates/kernels_set5_x2.json \\
+        benchmarks/blind/set5_x2 \\
+        benchmarks/results/blind_set5_x2/blind_set5_x2 [KERNELS_JSON LR_DIR RESULTS_PREFIX ...]
 
 Inputs per set: ``kernel_estimation.py``'s JSON on the LR folder (it keeps each x2 estimate), the folder (true
 kernels) and the prefix of ``evaluate``'s result files as ``blind_table.py`` reads them. Columns: the true
@@ -22,11 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 from blind_table import load
-from kernel_estimation import angle_error, moments, second_moments, spread
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/common.py
+from common import angle_error, moments, second_moments, spread  # noqa: E402
 from scipy.linalg import eigh
 
 from zssr_deploy.blind.datasets import true_kernel

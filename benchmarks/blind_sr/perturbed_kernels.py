@@ -1,9 +1,9 @@
 """Blind-SR folders whose kernels are the true ones made wrong on purpose, one way at a time: what a kernel
 estimate's width error or orientation error alone costs ZSSR.
 
-    python benchmarks/perturbed_kernels.py widen LR_DIR OUT_DIR (--spread-ratio R | --sigma S) [--only NAME]
-    python benchmarks/perturbed_kernels.py rotate LR_DIR OUT_DIR --degrees D [--only NAME]
-    python benchmarks/perturbed_kernels.py others-mean LR_DIR OUT_DIR --estimates KERNELS_JSON [KERNELS_JSON ...]
+    python benchmarks/blind_sr/perturbed_kernels.py widen LR_DIR OUT_DIR (--spread-ratio R | --sigma S) [--only NAME]
+    python benchmarks/blind_sr/perturbed_kernels.py rotate LR_DIR OUT_DIR --degrees D [--only NAME]
+    python benchmarks/blind_sr/perturbed_kernels.py others-mean LR_DIR OUT_DIR --estimates KERNELS_JSON [KERNELS_JSON ...]
 
 Both copy a degraded folder's LR images (``zssr-deploy degrade``) and write, as each image's kernel, its true
 kernel changed: ``widen`` composes it with an isotropic Gaussian of standard deviation ``S`` HR pixels, or of the
@@ -25,10 +25,13 @@ import argparse
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
-from kernel_estimation import moments, spread
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/common.py
+from common import moments, spread  # noqa: E402
 from scipy import ndimage, signal
 
 from zssr_deploy.blind.datasets import true_kernel

@@ -1,8 +1,8 @@
 """Final-inference speed: the exported pipeline in ONNX Runtime (CPU) against the torch eager pipeline,
 side by side on the same image and network, plus peak memory of a tiled large-image run.
 
-    python benchmarks/inference_speed.py [--size 256] [--repeats 3] [--rss-size 2048] [--tile 128]
-    python benchmarks/inference_speed.py --peak-size 1024 [--threads N]    # achieved GFLOP/s against the peak
+    python benchmarks/deployment/inference_speed.py [--size 256] [--repeats 3] [--rss-size 2048] [--tile 128]
+    python benchmarks/deployment/inference_speed.py --peak-size 1024 [--threads N]    # achieved GFLOP/s against the peak
 
 Prints seconds per run for both engines and their ratio, the max abs difference, and the peak RSS of a
 separate process that runs a x2 model tiled over an RSS_SIZE x RSS_SIZE LR image.

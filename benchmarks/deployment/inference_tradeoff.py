@@ -2,7 +2,8 @@
 iterations, on the same fitted networks (one default fit per image, then each inference variant exported and
 run through ONNX Runtime on the CPU). Y-PSNR and inference seconds per variant; the ``lscpu`` model recorded.
 
-    python benchmarks/inference_tradeoff.py ../shared/data/Set5 --json benchmarks/results/inference_tradeoff_set5_x2.json
+    python benchmarks/deployment/inference_tradeoff.py DATA/Set5 \\
+        --json benchmarks/results/inference_tradeoff_set5_x2/inference_tradeoff_set5_x2.json
 
 LR inputs by ``evaluate``'s rgb protocol (mod-crop, MATLAB bicubic, 8-bit), scored against the mod-cropped HR.
 """
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from kernel_estimation import cpu_model  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/common.py
+from common import cpu_model  # noqa: E402
 
 from zssr_deploy.exporters import export_pipeline_cached  # noqa: E402
 from zssr_deploy.files import write_bytes_atomic  # noqa: E402

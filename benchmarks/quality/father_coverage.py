@@ -1,6 +1,6 @@
 """How much of each HR father is image, and how much is zero fill: this trainer against the released code's rule.
 
-    python benchmarks/father_coverage.py [--draws 4000] [--sides 72x72 138x138 256x384]
+    python benchmarks/quality/father_coverage.py [--draws 4000] [--sides 72x72 138x138 256x384]
 
 One-jump x2 setting (one source, the input; max scale 1), the default augmentation probabilities and
 parameters. Both columns come from ``trainers.augment.sample_father`` on an all-ones image, once with the

@@ -1,6 +1,6 @@
 """Why gradual SR restarts Adam at each scale step: the released code's carried-over moments kill the network.
 
-    python benchmarks/gradual_collapse.py ../shared/data/Set5/bird.png [--iters 101] [--test-every 20]
+    python benchmarks/quality/gradual_collapse.py DATA/Set5/bird.png [--iters 101] [--test-every 20]
 
 Fits the first two steps of the paper's gradual x2 schedule, (1.0, 1.5) then (1.5, 1.0), to the RGB-protocol
 LR image of the given HR file, twice with the same seed: Adam's moments kept between the steps (the released
@@ -38,7 +38,7 @@ def active_fractions(step, region: torch.Tensor) -> list[float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("hr", help="an HR image (e.g. ../shared/data/Set5/bird.png)")
+    ap.add_argument("hr", help="an HR image (e.g. DATA/Set5/bird.png)")
     ap.add_argument("--iters", type=int, default=101)
     ap.add_argument("--test-every", type=int, default=20)
     args = ap.parse_args()

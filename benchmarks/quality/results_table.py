@@ -1,6 +1,7 @@
 """Join result JSONs of ``zssr-deploy evaluate`` (one run, or one per image) into one Markdown table.
 
-    python benchmarks/results_table.py benchmarks/results/set5_x2_gradual_{baby,bird,butterfly,head,woman}.json
+    python benchmarks/quality/results_table.py \\
+        benchmarks/results/set5_x2_gradual/set5_x2_gradual_{baby,bird,butterfly,head,woman}.json
 
 Long ZSSR runs are made in pieces (``--only NAME`` per process, ``--resume`` across sessions), so one set's
 results can sit in several files. This script checks that they agree on scale, method, protocol and settings,

@@ -3,7 +3,8 @@ cores in one fit), ``--jobs 2`` (two 1-thread fits) and ``--cluster ray`` (a loc
 starts: 2 CPUs, two 1-CPU tasks). Images per hour, the ratio, the PSNR of each run against the sequential
 one, and Ray's overhead per image; the ``lscpu`` model is recorded.
 
-    python benchmarks/batch_throughput.py ../shared/data/Set14 --json benchmarks/results/batch_set14_x2.json [--resume]
+    python benchmarks/speed/batch_throughput.py DATA/Set14 \\
+        --json benchmarks/results/batch_set14_x2/batch_set14_x2.json [--resume]
 
 The LR inputs follow ``evaluate``'s rgb protocol (mod-crop, MATLAB bicubic, 8-bit), with the mod-cropped HR as
 ``--gt``; they go to benchmarks/batch/ (ignored by git). ``--resume`` keeps the modes already measured; a mode
@@ -23,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from kernel_estimation import cpu_model  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/common.py
+from common import cpu_model  # noqa: E402
 
 from zssr_deploy.files import write_bytes_atomic  # noqa: E402
 from zssr_deploy.io import read_image, write_image  # noqa: E402

@@ -2,7 +2,8 @@
 a cold export cache and again with a warm one (the graph kept from the first run, only the weights written),
 on one image; the ``lscpu`` model is recorded.
 
-    python benchmarks/fit_and_run_phases.py ../shared/data/Set5/bird.png --json benchmarks/results/phases_bird_x2.json
+    python benchmarks/speed/fit_and_run_phases.py DATA/Set5/bird.png \\
+        --json benchmarks/results/phases_bird_x2/phases_bird_x2.json
 
 The input follows ``evaluate``'s rgb protocol (mod-crop, MATLAB bicubic to LR, 8-bit); the HR image is --gt.
 """
@@ -17,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from kernel_estimation import cpu_model  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/common.py
+from common import cpu_model  # noqa: E402
 
 from zssr_deploy.api import upscale_image  # noqa: E402
 from zssr_deploy.files import write_bytes_atomic  # noqa: E402

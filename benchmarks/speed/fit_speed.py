@@ -1,6 +1,6 @@
 """Fitting speed: the fp32-eager baseline against a fast mode, on the same image and seed, in one run.
 
-    python benchmarks/fit_speed.py ../shared/data/Set5/bird.png [--scale 2] [--fast bf16] [--max-iters N]
+    python benchmarks/speed/fit_speed.py DATA/Set5/bird.png [--scale 2] [--fast bf16] [--max-iters N]
 
 The HR image is mod-cropped and downscaled with MATLAB bicubic (8-bit LR, the RGB protocol); each mode fits
 ZSSR with the default preset and the result is scored on Y. Prints iterations per second, seconds per fit,
@@ -42,7 +42,7 @@ def run(hr: np.ndarray, scale: int, precision: str, max_iters: int | None, devic
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("hr", help="an HR image (e.g. ../shared/data/Set5/bird.png)")
+    ap.add_argument("hr", help="an HR image (e.g. DATA/Set5/bird.png)")
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--fast", default="bf16", choices=["bf16", "fp32"], help="precision of the fast mode")
     ap.add_argument("--max-iters", type=int, default=None)

@@ -2,7 +2,7 @@
 the GFLOP/s it achieves beside this machine's convolution peak per precision, and optionally the released
 code's TensorFlow step measured in the same run.
 
-    python benchmarks/step_speed.py [--size 128] [--steps 10] [--threads 1] \\
+    python benchmarks/speed/iteration_speed.py [--size 128] [--steps 10] [--threads 1] \\
         [--tf-python PORT_VENV/bin/python --port-dir PORT]
 
 Prints milliseconds and GFLOP/s per step for fp32 and bf16 autocast, contiguous and channels_last, and whether
@@ -171,8 +171,8 @@ def main() -> None:
         ap.error("--tf-python and --port-dir go together")
     if args.threads:
         torch.set_num_threads(args.threads)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from kernel_estimation import cpu_model
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # common.py
+    from common import cpu_model  # noqa: E402
 
     heap = "glibc defaults" if args.glibc_default else ("freed memory kept" if keep_freed_heap() else "not glibc")
     threads = torch.get_num_threads()

@@ -1,6 +1,6 @@
 """Training cost does not grow with the image: time N iterations on a 500x500 and a 4000x3000 input.
 
-    python benchmarks/large_input.py [--iters 100]
+    python benchmarks/speed/large_input.py [--iters 100]
 
 Fathers are cut from the source without warping it whole, and the reconstruction test runs on fixed crops
 once the image is large, so both fits should take about the same time (final inference excluded).

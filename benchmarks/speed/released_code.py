@@ -1,11 +1,11 @@
 """Score the authors' released ZSSR code under this project's RGB protocol, image by image.
 
-    python benchmarks/released_code.py ../shared/data/Set14 out.json face foreman ... \\
+    python benchmarks/speed/released_code.py DATA/Set14 out.json face foreman ... \\
         --port-dir PORT --tf-python PORT_VENV/bin/python [--gradual] [--seed 0]
-    python benchmarks/released_code.py --table out.json [more.json ...]     # Markdown rows and the mean
-    python benchmarks/released_code.py --end-to-end ../shared/data/Set5/bird.png --json out.json \
+    python benchmarks/speed/released_code.py --table out.json [more.json ...]     # Markdown rows and the mean
+    python benchmarks/speed/released_code.py --end-to-end DATA/Set5/bird.png --json out.json \
         --port-dir PORT --tf-python PORT_VENV/bin/python [--seed 0]        # wall time, side by side
-    python benchmarks/released_code.py --end-to-end-table out.json          # its runs (one per seed) and means
+    python benchmarks/speed/released_code.py --end-to-end-table out.json          # its runs (one per seed) and means
 
 ``--end-to-end``: the released code and ``zssr-deploy fit-and-run`` (defaults, ``--threads 1``) started at the
 same moment on the same LR PNG (rgb protocol), one core each, each timed from command start to its output
@@ -86,8 +86,8 @@ def end_to_end(hr_path: Path, json_out: Path, port_dir: Path, tf_python: str, se
     import shutil
     import sys
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from kernel_estimation import cpu_model
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/common.py
+    from common import cpu_model  # noqa: E402
 
     from zssr_deploy.files import write_bytes_atomic
     from zssr_deploy.io import read_image, write_image

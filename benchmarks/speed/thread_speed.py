@@ -1,6 +1,6 @@
 """Training speed by OpenMP thread count, for planning CPU benchmark runs.
 
-    python benchmarks/thread_speed.py [--sides 80 160] [--iters 100]
+    python benchmarks/speed/thread_speed.py [--sides 80 160] [--iters 100]
 
 For each image side (a crop of the bundled astronaut photo, default preset, no final inference) three fits run,
 each in its own process because OpenMP reads its settings at start: 1 thread, 2 threads, and 2 threads with
