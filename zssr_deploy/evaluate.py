@@ -1,4 +1,4 @@
-"""The standard SR scoring protocols (see ``docs/BENCHMARKS.md``).
+"""The standard SR scoring protocols (``docs/benchmarks/protocols.md``).
 
 Common to both: HR cropped to a multiple of the scale; MATLAB bicubic; luma ``Y = 16 + 65.481 R + 128.553 G
 + 24.966 B`` rounded to 8 bit (single-channel images are scored on their own intensity); ``s`` pixels shaved;

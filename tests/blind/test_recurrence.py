@@ -86,7 +86,7 @@ def test_recovers_a_known_anisotropic_gaussian(astronaut):
 def test_follows_the_kernel(astronaut):
     """One photo under a narrow and a wide kernel (variances 0.72 and 3.47, 4.8 times apart): the estimates'
     spreads must differ by at least 1.8 times (measured 2.2; KernelGAN's on scikit-image's coffee photo: 1.1,
-    docs/BENCHMARKS.md)."""
+    docs/benchmarks/blind.md#patch-recurrence-across-scales-x2)."""
     narrow, wide = (gaussian_kernel(v, v, 0.0, size=11) for v in (0.72, 3.47))
     found = [estimate_kernel(degrade(astronaut, k, 2).astype(np.float32), 2, RECURRENCE).x2_kernel for k in (narrow, wide)]
     assert spread(found[1]) >= 1.8 * spread(found[0]), [spread(f) for f in found]

@@ -97,7 +97,8 @@ class KernelEstimationConfig:
     """KernelGAN's settings per run (the authors' defaults), its training iterations (``gan.iterations``) included."""
     min_detail: float = 4.0
     """The 99th percentile of the image's band-pass detail (8-bit levels) below which it has no edges to learn
-    from (scikit-image photos: 4.9 to 30, except the dark retina photo's 1.9: docs/BENCHMARKS.md)."""
+    from (scikit-image photos: 4.9 to 30, except the dark retina photo's 1.9:
+    docs/benchmarks/history.md#kernelgan-as-the-default-estimator)."""
     min_structure: float = 2.0
     """Below this many 8-bit levels of smoothed standard deviation the image counts as flat (or only noise)."""
     min_agreement: float = 44.0
@@ -112,8 +113,9 @@ class KernelEstimationConfig:
     threads: int | None = 1
     """CPU threads per KernelGAN run (torch's count is restored afterwards); None: the process's setting, runs one
     after the other. KernelGAN's iterations are too small to share out: on 2 cores, 1 thread is faster than 2
-    (docs/BENCHMARKS.md), and the kernel then does not depend on the machine's core count. Where the process has
-    threads for more than one run (``torch.get_num_threads() >= 2 * threads``), runs go side by side."""
+    (docs/benchmarks/history.md#kernelgan-as-the-default-estimator), and the kernel then does not depend on the
+    machine's core count. Where the process has threads for more than one run
+    (``torch.get_num_threads() >= 2 * threads``), runs go side by side."""
 
     def __post_init__(self) -> None:
         if self.method not in KERNEL_ESTIMATORS:

@@ -9,13 +9,11 @@ recur at its coarser scales, and recur best when the coarser scale is made with 
 * ``kernelgan`` (:mod:`.kernel_gan`, Bell-Kligler, Shocher & Irani 2019): the same principle learnt adversarially
   against a discriminator that sees 7x7 patches. Two runs with different seeds are averaged (their centres of
   mass aligned): runs of a GAN vary, and on scikit-image photos the average scored above the two runs' mean
-  kernel PSNR on every photo (docs/BENCHMARKS.md). On one photo under a narrow and a wide kernel, its estimates
-  (and those of the authors' own code) hardly differ; the patch-recurrence estimates follow the kernel
-  (``benchmarks/blind_sr/kernel_sensitivity.py``).
+  kernel PSNR on every photo (docs/benchmarks/history.md#kernelgan-as-the-default-estimator). On one photo under
+  a narrow and a wide kernel, its estimates (and those of the authors' own code) hardly differ; the
+  patch-recurrence estimates follow the kernel (``benchmarks/blind_sr/kernel_sensitivity.py``).
 
-An earlier non-adversarial estimator (an anisotropic Gaussian fitted by the sliced Wasserstein distance between
-patch *sets*) recovered 3 % of the true kernel's gain on Set5 x2 with estimates up to 2.4 times too wide; the
-patch-recurrence criterion compares each patch with its nearest neighbour instead.
+The estimators these replaced are on the same history page.
 
 KernelGAN runs that disagree are not trusted either: when the first two runs' kernels are further apart than
 ``min_agreement`` (kernel PSNR between them), the bicubic assumption is kept.
@@ -169,7 +167,8 @@ def _fit_runs(img: np.ndarray, config: KernelEstimationConfig, device: torch.dev
     process's thread ``budget`` holds more than one run's threads, runs go in parallel threads of this process:
     each run's numbers are the same as alone (its own generators; the weights drawn in turn), and on 2 cores two
     runs side by side took 0.70 of the time of one after the other (not 0.5: the iterations are small, and the two
-    threads share the GIL; docs/BENCHMARKS.md). ``progress`` is called from this thread."""
+    threads share the GIL;
+    docs/benchmarks/history.md#kernelgan-as-the-default-estimator). ``progress`` is called from this thread."""
     gan, per_run = config.gan, config.threads
     total = config.runs * gan.iterations
     done = [0] * config.runs

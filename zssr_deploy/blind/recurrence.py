@@ -15,7 +15,7 @@ point), and MATLAB's bicubic kernel competes as one more candidate. The free-for
 development), drifted to kernels many times too wide on scikit-image photos; the parametric search is deterministic, needs no
 seed, and costs seconds. It also shows what the method cannot know: an LR image made by kernel ``k`` from a soft
 HR image is the very image made by a wider kernel from a sharper one, so on soft photos the estimate is too wide
-(docs/BENCHMARKS.md).
+(docs/benchmarks/blind.md#patch-recurrence-across-scales-x2).
 """
 
 from __future__ import annotations

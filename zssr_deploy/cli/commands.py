@@ -84,7 +84,8 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
 @training_options
 @click.option("--keep-adam-moments", is_flag=True,
               help="ZSSR gradual: carry Adam's moments from one scale step to the next, as the released code "
-                   "does (it can stall training: docs/BENCHMARKS.md); by default each step restarts Adam.")
+                   "does (it can stall training: docs/benchmarks/quality.md, Set5 x2 gradual); by default each step "
+                   "restarts Adam.")
 @click.option("--overwrite", is_flag=True, help="Replace the JSON file if it exists.")
 @user_errors
 def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> None:

@@ -33,7 +33,7 @@ training_options = _options(
                       "and without this option, no base change."),
     click.option("--father-placement", type=click.Choice(["paper", "released"]), default=None,
                   help="paper (default): fathers are crops inside the (scaled) source; released: the released code's "
-                       "geometry, a fixed canvas often partly zeros (docs/BENCHMARKS.md), for comparing with that code."),
+                       "geometry, a fixed canvas often partly zeros (docs/benchmarks/quality.md), for comparing with that code."),
     click.option("--max-iters", type=int, default=None, help=f"Cap on iterations per step [default: {ZSSRConfig.max_iters}]."),
     click.option("--seed", type=int, default=ZSSRConfig.seed, show_default=True, help="Random seed."),
     click.option("--device", default=None, help=f"auto, cpu or cuda [default: {ZSSRConfig.device}]."),
@@ -63,7 +63,7 @@ fit_options = _options(
                  help="Released-code configuration to start from."),
     click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
                  help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv), or 'estimate' to "
-                      "estimate it from INPUT first (--kernel-estimator; docs/BENCHMARKS.md, blind SR)."),
+                      "estimate it from INPUT first (--kernel-estimator; docs/benchmarks/blind.md)."),
     kernel_estimation_options,
     training_options,
     click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),

@@ -15,7 +15,7 @@ default). ``father_placement="released"`` reproduces the released code's geometr
 ``crop_size`` square canvas, the source is scaled/rotated about its centre, and the random shift is drawn
 as if the scaled source's edge stayed at 0, so canvas pixels whose preimage falls outside the source are
 zeros (about a fifth of the pixels at x2 on 140-256 pixel inputs, most of them on small inputs:
-``benchmarks/father_coverage.py``). With rotation disallowed (a non-symmetric kernel) there are no rotations
+``benchmarks/quality/father_coverage.py``). With rotation disallowed (a non-symmetric kernel) there are no rotations
 and no mirrors. Random parameters come from a seeded numpy
 ``Generator`` (a handful of scalars per iteration); the pixels never leave the device.
 """

@@ -47,7 +47,8 @@ class ZSSRConfig:
     fresh_optimizer_each_step: bool = True
     """Restart Adam's moment estimates at each scale step of gradual SR (the weights are always kept). The
     released code kept them (False reproduces that): on Set5 bird that killed the last hidden layer's ReLUs
-    early in step 2 and froze the network (measured: docs/BENCHMARKS.md); the likely cause, not measured on its
+    early in step 2 and froze the network (measured:
+    docs/benchmarks/quality.md#set5-x2-gradual-preset-3728-paper-3737); the likely cause, not measured on its
     own, is a new step's larger gradients divided by the previous step's small second moments."""
     min_learning_rate: float = 9e-6
     """Training stops when the learning rate falls below this (after three drops by 10)."""
@@ -64,7 +65,8 @@ class ZSSRConfig:
     father_placement: str = "paper"
     """'paper': each father is a crop inside the (scaled) source, smaller when the source is smaller.
     'released': the released code's geometry, a crop_size canvas whose random shift ignores that scaling is
-    about the source's centre, so many fathers are partly zeros (measured: docs/BENCHMARKS.md)."""
+    about the source's centre, so many fathers are partly zeros (measured:
+    docs/benchmarks/quality.md#where-this-trainer-differs-from-the-released-code-by-design-and-how-much)."""
     width: int = 64
     """Channels of the hidden layers."""
     depth: int = 8

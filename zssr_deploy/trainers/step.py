@@ -107,7 +107,8 @@ def train_scale_step(state: FitState, step: ScaleStep, progress=None) -> StepSum
     policy = LearningRatePolicy.from_config(cfg)
     augment = AugmentSettings.from_config(cfg)
     if cfg.fresh_optimizer_each_step:
-        # a new scale step is a new objective: kept moments froze the network on Set5 bird (docs/BENCHMARKS.md)
+        # a new scale step is a new objective: kept moments froze the network on Set5 bird
+        # (docs/benchmarks/quality.md, Set5 x2 gradual)
         state.restart_optimizer()
     _set_learning_rate(state.optimizer, policy.lr)
     regions = reconstruction_regions(state.current_input[None], cfg)
