@@ -37,7 +37,8 @@ def test_the_cli_parses_options_without_torch():
     """Importing the CLI, the API and the fit settings (what ``zssr-deploy run`` and option parsing need)
     loads no torch: the runtime must work where torch is not installed (ruff bans it in runtime/ and
     imageops/; this checks what they import in turn)."""
-    code = ("import sys, zssr_deploy.cli, zssr_deploy.api, zssr_deploy.trainers.config, zssr_deploy.runtime; "
+    code = ("import sys, zssr_deploy.cli, zssr_deploy.api, zssr_deploy.trainers.config, zssr_deploy.runtime, "
+            "zssr_deploy.runtime.run, zssr_deploy.blind, zssr_deploy.blind.config, zssr_deploy.batch, zssr_deploy.evaluate; "
             "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "[]"
