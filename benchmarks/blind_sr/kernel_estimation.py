@@ -63,7 +63,7 @@ def main() -> None:
                "run_kernel_psnr": [round(kernel_psnr(stretch_kernel(k, args.scale), truth, args.scale), 2) for k in est.runs],
                "bicubic_kernel_psnr": round(kernel_psnr(bicubic_kernel(args.scale), truth, args.scale), 2),
                "spread_ratio": round(spread(stretch_kernel(est.x2_kernel, args.scale)) / spread(truth), 3),
-               "agreement_db": est.summary()["agreement_db"], "detail": round(est.detail, 2),
+               "agreement_db": est.summary().agreement_db, "detail": round(est.detail, 2),
                "used": est.kernel is not None, "reason": est.reason,
                "seconds": round(est.seconds, 1), "x2_kernel": np.round(est.x2_kernel, 6).tolist()}
         if args.bootstrap:
@@ -83,6 +83,9 @@ def main() -> None:
                   f" dB mean kernel PSNR against {runs.mean(0).round(2).tolist()} for the single runs; the average beats "
                   f"every run on {sum(r['kernel_psnr'] > max(r['run_kernel_psnr']) for r in rows)}/{len(runs)} images, "
                   f"the runs' mean on {sum(r['kernel_psnr'] > np.mean(r['run_kernel_psnr']) for r in rows)}/{len(runs)}")
+        ratios = np.array([r["spread_ratio"] for r in rows])
+        print(f"spread ratio (estimate / truth): median {np.median(ratios):.2f}, max {ratios.max():.2f}, "
+              f"{int((ratios > 1.2).sum())}/{len(ratios)} more than 1.2 (too wide), {int((ratios < 0.8).sum())} under 0.8")
         print(f"mean kernel PSNR {np.mean([r['kernel_psnr'] for r in rows]):.2f} (bicubic "
               f"{np.mean([r['bicubic_kernel_psnr'] for r in rows]):.2f}), {sum(r['used'] for r in rows)}/{len(rows)} used, "
               f"{np.mean([r['seconds'] for r in rows]):.1f} s each on {done['cpu']}")

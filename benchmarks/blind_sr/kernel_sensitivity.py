@@ -90,7 +90,7 @@ def main() -> None:
             if "estimate" not in row:
                 est = estimate_kernel(lr, 2.0, KernelEstimationConfig(seed=args.seed, method=args.method))
                 row["estimate"] = {**score(est.x2_kernel, truth), "used": est.kernel is not None,
-                                   "agreement_db": est.summary()["agreement_db"], "seconds": round(est.seconds, 1),
+                                   "agreement_db": est.summary().agreement_db, "seconds": round(est.seconds, 1),
                                    "x2_kernel": np.round(est.x2_kernel, 6).tolist()}
             peer = Path(args.peer or "") / f"{key}_kernel_x2.mat"
             if args.peer and peer.exists():

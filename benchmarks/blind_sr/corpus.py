@@ -1,0 +1,92 @@
+"""The held-out corpus of the blind-SR protocol: natural photos no benchmark set holds and no design here saw,
+split once into a design half and a test half, each photo degraded x2 under two kernel seeds.
+
+    python benchmarks/blind_sr/corpus.py --mirrors MIRRORS --out benchmarks/blind/corpus [--seeds 11 12]
+
+``MIRRORS`` holds git snapshots of the source repositories (``OWNER+NAME/repo``, as the ``fetch`` tool writes
+them); the photos are read from the commits pinned in ``corpus.json`` beside this script, never downloaded and
+never committed. ``corpus.json`` lists every photo with its repository, commit, path, licence (CC0 or public
+domain only) and half (``design`` or ``test``), chosen once by a hash of its name and then frozen in the file:
+the design half drives every choice; the test half is run only to report, and the report says how many
+designs were tried against it (``test_looks`` in the file).
+
+Each photo becomes a 256x256 HR crop: downscaled first with MATLAB bicubic (antialiased) so that its short side
+is 384, 512 or 768 pixels (a wallpaper's native pixels are too smooth at 256; the three sizes, chosen by the same
+hash, give soft and sharp crops), then its centre cut. Writes ``OUT/{design,test}/hr/NAME.png`` and, per seed,
+``OUT/{design,test}/x2_sSEED/`` as ``zssr-deploy degrade`` makes them (LR PNG, true kernel, ``degrade.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from zssr_deploy.blind.datasets import degrade_folder
+from zssr_deploy.imageops.resize import imresize
+from zssr_deploy.io import decode_image, write_image
+
+MANIFEST = Path(__file__).with_name("corpus.json")
+CROP = 256
+SHORT_SIDES = (384, 512, 768)
+
+
+def name_hash(name: str) -> int:
+    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+
+
+def read_photo(mirrors: Path, entry: dict) -> np.ndarray:
+    """The photo's RGB pixels (float32 in [0, 1]) from the pinned commit of its repository snapshot."""
+    git_dir = mirrors / entry["repo"].replace("/", "+") / "repo"
+    blob = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "blob", f"{entry['commit']}:{entry['path']}"],
+                          capture_output=True, check=True).stdout
+    px = decode_image(blob, entry["path"]).pixels
+    return np.repeat(px, 3, axis=2) if px.shape[2] == 1 else px
+
+
+def hr_crop(pixels: np.ndarray, name: str) -> np.ndarray:
+    """Downscale so the short side is one of SHORT_SIDES (by the name's hash), then the centre CROP x CROP."""
+    short = SHORT_SIDES[name_hash(name) % len(SHORT_SIDES)]
+    h, w = pixels.shape[:2]
+    if min(h, w) > short:
+        s = short / min(h, w)
+        # a large photo is first brought near 2x the target with OpenCV's area filter (fast, alias-free), then
+        # MATLAB bicubic makes the last step, so the crop's blur is the recipe's, not the photo's JPEG scale
+        if min(h, w) > 2 * short:
+            f = 2 * short / min(h, w)
+            pixels = cv2.resize(pixels, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+            h, w = pixels.shape[:2]
+            s = short / min(h, w)
+        pixels = np.clip(imresize(pixels, s), 0.0, 1.0)
+    h, w = pixels.shape[:2]
+    top, left = (h - CROP) // 2, (w - CROP) // 2
+    return pixels[top : top + CROP, left : left + CROP]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mirrors", type=Path, required=True, help="folder of OWNER+NAME/repo git snapshots")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[11, 12])
+    args = ap.parse_args()
+    photos = json.loads(MANIFEST.read_text())["photos"]
+    for half in ("design", "test"):
+        hr = args.out / half / "hr"
+        hr.mkdir(parents=True, exist_ok=True)
+        for entry in (p for p in photos if p["half"] == half):
+            write_image(hr / f"{entry['name']}.png", hr_crop(read_photo(args.mirrors, entry), entry["name"]),
+                        overwrite=True)
+        for seed in args.seeds:
+            lr = args.out / half / f"x2_s{seed}"
+            lr.mkdir(exist_ok=True)
+            names = degrade_folder(hr, lr, 2, seed, overwrite=True)
+            print(f"{half}: {len(names)} photos degraded x2 with seed {seed} -> {lr}")
+
+
+if __name__ == "__main__":
+    main()
