@@ -10,6 +10,7 @@ Make the folder first: ``zssr-deploy degrade DATA/Set5 -o benchmarks/blind/set5_
 degraded by 2 with its own estimate (8-bit, as the LR files), the kernel is estimated again on that, and
 ``bootstrap_spread_ratio`` is the second estimate's spread over the first's. An estimator that is too wide on an
 image in a way the image's content causes should be too wide again on its own re-degradation (ratio above 1).
+``--halves`` adds the estimates from the image's two halves and how far apart they are (a confidence candidate).
 """
 
 from __future__ import annotations
@@ -37,6 +38,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/commo
 from common import cpu_model, spread  # noqa: E402
 
 
+def halves(img: np.ndarray, scale: float, cfg: KernelEstimationConfig) -> dict:
+    """The estimate from each half of the image (cut across its longer side), and how far apart they are: the
+    spread of the wider over the narrower (1: they agree on the width) and their kernel PSNR. A confidence
+    candidate: an image whose halves disagree carries less evidence about its kernel than one whose halves agree."""
+    h, w = img.shape[:2]
+    parts = [img[:, : w // 2], img[:, w // 2 :]] if w >= h else [img[: h // 2], img[h // 2 :]]
+    ests = [estimate_kernel(part, scale, cfg).x2_kernel for part in parts]
+    spreads = sorted(spread(k) for k in ests)
+    return {"halves_spread_ratio": round(spreads[1] / spreads[0], 3), "halves_kernel_psnr": round(kernel_psnr(*ests), 2),
+            "halves_spreads": [round(s, 3) for s in spreads]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("lr_dir")
@@ -47,6 +60,8 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--only", action="append", default=[], metavar="NAME", help="these images only (repeatable)")
     ap.add_argument("--bootstrap", action="store_true", help="re-estimate on the image degraded by its estimate")
+    ap.add_argument("--halves", action="store_true",
+                    help="also estimate from each half of the image (split across its longer side): their agreement")
     args = ap.parse_args()
     if args.bootstrap and args.scale != 2:
         ap.error("--bootstrap is for x2 folders")
@@ -72,6 +87,8 @@ def main() -> None:
             boot = estimate_kernel(again.astype(np.float32), 2.0, cfg)
             row["bootstrap_spread_ratio"] = round(spread(boot.x2_kernel) / spread(est.x2_kernel), 3)
             row["bootstrap_kernel_psnr"] = round(kernel_psnr(boot.x2_kernel, est.x2_kernel), 2)
+        if args.halves:
+            row.update(halves(img, args.scale, cfg))
         done["images"][name] = row
         print(name, row, flush=True)
         write_bytes_atomic(out, (json.dumps(done, indent=1) + "\n").encode(), overwrite=True)
