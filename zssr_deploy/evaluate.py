@@ -12,24 +12,23 @@ PSNR on 0..255; SSIM of Wang et al. on Y.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .blind.config import KernelSource
-from .errors import ConfigError, ImageReadError, InvalidImageError, ResultsError
-from .files import check_output_path, write_bytes_atomic
+from .errors import ConfigError, ImageReadError, InvalidImageError
 from .imageops.color import rgb_to_y255
 from .imageops.resize import imresize
 from .imageops.scale import scale_pair
 from .io import list_images, read_image
 from .metrics import luma8, mod_crop, psnr, rgb_protocol_lr, score_output, ssim, to8
+from .results import EvalResult, ImageScore, ResultsFile, load_results, save_results, start_run, step_checkpoint_path
 
 if TYPE_CHECKING:
     from .trainers.config import ZSSRConfig
@@ -53,18 +52,6 @@ def bicubic_upscaler(lr: np.ndarray, scale: float) -> np.ndarray:
     return imresize(lr, scale)
 
 
-@dataclass(frozen=True)
-class ImageScore:
-    name: str
-    psnr_y: float
-    ssim_y: float
-    seconds: float
-    """Wall time of the upscaler call that produced the output (a resumed fit: only the resumed part)."""
-    fit: dict = field(default_factory=dict, compare=False)
-    """What the upscaler reports about its work (ZSSR: iterations and learning-rate drops per step, total
-    fit seconds across resumes, steps restored from a checkpoint); written to JSON only when not empty."""
-
-
 def score_image(
     hr: np.ndarray, scale: int, upscaler: Upscaler = bicubic_upscaler, protocol: str = "rgb", name: str = ""
 ) -> ImageScore:
@@ -84,64 +71,6 @@ def score_image(
     if sr_y.shape != hr_y.shape:
         raise InvalidImageError(f"{name}: the method returned {sr_y.shape}, expected {hr_y.shape}")
     return ImageScore(name, psnr(hr_y, sr_y, shave=scale), ssim(hr_y, sr_y, shave=scale), seconds)
-
-
-@dataclass(frozen=True)
-class EvalResult:
-    scale: int
-    method: str
-    protocol: str
-    images: list[ImageScore] = field(default_factory=list)
-    settings: dict = field(default_factory=dict)
-    """Method settings that change the scores (ZSSR: preset, seed, ...); written to JSON only when not empty."""
-
-    @property
-    def mean_psnr(self) -> float:
-        return float(np.mean([s.psnr_y for s in self.images]))
-
-    @property
-    def mean_ssim(self) -> float:
-        return float(np.mean([s.ssim_y for s in self.images]))
-
-    def to_json(self) -> dict:
-        """The JSON shape other scripts rely on (see the README)."""
-        out = {
-            "scale": self.scale,
-            "method": self.method,
-            "protocol": self.protocol,
-            "mean": {"psnr_y": round(self.mean_psnr, 4), "ssim_y": round(self.mean_ssim, 6)},
-            "images": [
-                {"name": s.name, "psnr_y": round(s.psnr_y, 4), "ssim_y": round(s.ssim_y, 6),
-                 "seconds": round(s.seconds, 3), **({"fit": s.fit} if s.fit else {})}
-                for s in self.images
-            ],
-        }
-        if self.settings:
-            out["settings"] = dict(self.settings)
-        return out
-
-
-def load_results(path: str | Path, scale: int, method: str, protocol: str, settings: dict | None = None) -> EvalResult:
-    """Read a results JSON written by :meth:`EvalResult.to_json` to resume an interrupted evaluation.
-
-    Raises :class:`ResultsError` when the file is not such a JSON or was made with another scale, method, protocol
-    or settings (mixing them would make the mean meaningless).
-    """
-    try:
-        data = json.loads(Path(path).read_text())
-        images = [ImageScore(str(i["name"]), float(i["psnr_y"]), float(i["ssim_y"]), float(i["seconds"]),
-                             dict(i.get("fit", {})))
-                  for i in data["images"]]
-        found = (int(data["scale"]), str(data["method"]), str(data["protocol"]), dict(data.get("settings", {})))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ResultsError(f"{str(path)!r} is not a results JSON of 'zssr-deploy evaluate' ({e}); "
-                        "remove it or pick another --json file") from None
-    wanted = (scale, method, protocol, dict(settings or {}))
-    if found != wanted:
-        raise ResultsError(f"{str(path)!r} holds results for scale {found[0]}, {found[1]}, protocol {found[2]}, "
-                        f"settings {found[3]}; this run is scale {scale}, {method}, protocol {protocol}, "
-                        f"settings {wanted[3]}: use another --json file to keep both")
-    return EvalResult(scale, method, protocol, images, dict(settings or {}))
 
 
 def select_images(files: list[Path], only: Sequence[str] = (), limit: int | None = None) -> list[Path]:
@@ -184,45 +113,6 @@ def _score_file(f: Path, scale: int, upscaler: Upscaler, protocol: str, lr_dir: 
         score = replace(score, fit=dict(report))
     log.info("%s: %.2f dB / %.4f (%.1f s)", f.stem, score.psnr_y, score.ssim_y, score.seconds)
     return score
-
-
-def save_results(result: EvalResult, path: str | Path, overwrite: bool) -> None:
-    """Write ``result.to_json()`` atomically (temporary file + rename); refuses to replace a file unless
-    ``overwrite``."""
-    check_output_path(path, overwrite, (".json",))
-    write_bytes_atomic(path, (json.dumps(result.to_json(), indent=2) + "\n").encode(), overwrite)
-
-
-def step_checkpoint_path(json_path: str | Path, image_name: str) -> Path:
-    """Where a resumable run keeps the training state of the image in progress, beside its results JSON
-    (``results.json`` -> ``results.<image>.ckpt``); removed once the image is scored."""
-    p = Path(json_path)
-    return p.with_name(f"{p.stem}.{image_name}.ckpt")
-
-
-def start_run(files: list[Path], scale: int, method: str, protocol: str, settings: dict | None = None,
-              json_path: str | Path | None = None, resume: bool = False,
-              overwrite: bool = False) -> tuple[EvalResult, list[Path]]:
-    """The results so far and the files still to score, checked before any work.
-
-    With ``resume`` and an existing ``json_path``, its results are kept (see :func:`load_results`) and their
-    images dropped from ``files``; otherwise ``json_path`` (if any) must be writable and, unless ``overwrite``,
-    not exist yet.
-    """
-    if resume and json_path is None:
-        raise ConfigError("resuming needs the results JSON file (--json FILE)")
-    if resume and overwrite:
-        raise ConfigError("choose resume (--resume: keep the file's results) or overwrite (--overwrite: replace them), "
-                        "not both")
-    result = EvalResult(scale, method, protocol, [], dict(settings or {}))
-    if json_path is None:
-        return result, files
-    if resume and Path(json_path).exists():
-        result = load_results(json_path, scale, method, protocol, settings)
-        done = {s.name for s in result.images}
-        return result, [f for f in files if f.stem not in done]
-    check_output_path(json_path, overwrite, (".json",))
-    return result, files
 
 
 def zssr_settings(config: Any, preset: str, max_iters: int | None, steps: str | None = None,
@@ -290,19 +180,6 @@ class ZSSRUpscaler:
                          "device": result.device, "precision": result.precision}
         log.info("fit: %s, %.1f s", [(s.iterations, s.learning_rate_drops) for s in result.steps], result.seconds)
         return result.output
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResultsFile:
-    """Where an evaluation keeps its results, and what it does with an existing file."""
-
-    path: str | Path | None = None
-    """The results JSON (None: results are only returned)."""
-    resume: bool = False
-    """Keep the file's finished images, score the rest, rewrite it after each image (and keep the image in
-    progress after each gradual step: :func:`step_checkpoint_path`)."""
-    overwrite: bool = False
-    """Replace an existing file."""
 
 
 class FolderEvaluation:

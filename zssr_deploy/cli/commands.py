@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
+from ..results import Comparison
 from .app import PROVIDERS, main, user_errors
 from .console import ProgressBars, kernel_finding
 from .options import (
@@ -86,12 +87,16 @@ def sample(name: str, output: str, size: int | None, overwrite: bool) -> None:
               help="ZSSR gradual: carry Adam's moments from one scale step to the next, as the released code "
                    "does (it can stall training: docs/benchmarks/quality.md, Set5 x2 gradual); by default each step "
                    "restarts Adam.")
+@click.option("--baseline", type=click.Path(dir_okay=False), default=None,
+              help="A results JSON of an earlier run on the same images (e.g. --kernel none, the bicubic assumption): "
+                   "the run ends with how many images gained and lost against it.")
 @click.option("--overwrite", is_flag=True, help="Replace the JSON file if it exists.")
 @user_errors
 def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> None:
     """Score a folder of HR images: mod-crop, make the LR input, upscale with UPSCALER, score Y-PSNR/SSIM."""
     from ..blind.datasets import kernels_for
     from ..evaluate import FolderEvaluation, ResultsFile, ZSSRUpscaler, bicubic_upscaler, zssr_settings
+    from ..results import EvalResult, compare_runs, read_results
 
     scale, typed = integer_scale(opts["scale"]), {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
     if upscaler == "bicubic":
@@ -104,6 +109,9 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
         check_kernel_preset(cfg, opts["kernel"] != "none")
     settings = zssr_settings(cfg, **typed, kernel=opts["kernel"], estimator=estimation.method) if cfg is not None else {}
     settings.update({"lr": opts["lr_dir"]} if opts["lr_dir"] else {})  # another LR folder is another run
+    baseline = read_results(opts["baseline"]) if opts["baseline"] else None
+    if baseline is not None:  # comparable (scale, protocol) before any image
+        compare_runs(EvalResult(scale, upscaler, opts["protocol"]), baseline)
     run = FolderEvaluation(hr_dir, scale=scale, method=upscaler, protocol=opts["protocol"], only=opts["only"],
                            limit=opts["limit"], settings=settings, lr_dir=opts["lr_dir"],
                            results=ResultsFile(path=json_out, resume=opts["resume"], overwrite=opts["overwrite"]))
@@ -122,6 +130,15 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")
     if result.images:
         click.echo(f"{'mean':12s} {result.mean_psnr:6.2f} dB  {result.mean_ssim:.4f}")
+    if baseline is not None:
+        click.echo(_against(opts["baseline"], compare_runs(result, baseline)))
+
+
+def _against(path: str, c: Comparison) -> str:
+    """The closing line of a run compared with its baseline."""
+    worst = f"; worst {c.worst[0]} {c.worst[1]:+.2f} dB" if c.worst is not None else ""
+    missing = f"; {len(c.missing)} not in the baseline" if c.missing else ""
+    return f"against {path}: {len(c.gained)} gained, {len(c.lost)} lost, {len(c.same)} the same{worst}{missing}"
 
 
 def _bicubic_only(opts: dict[str, Any]) -> None:
