@@ -148,7 +148,8 @@ def _bicubic_only(opts: dict[str, Any]) -> None:
     zssr_only += ["--kernel"] if opts["kernel"] != "none" else []
     zssr_only += ["--preset"] if opts["preset"] != "ideal" else []
     if zssr_only:
-        raise ConfigError(f"{', '.join(zssr_only)} apply to --upscaler zssr, not to bicubic")
+        verb = "apply" if len(zssr_only) > 1 else "applies"
+        raise ConfigError(f"{', '.join(zssr_only)} {verb} to --upscaler zssr, not to bicubic")
 
 
 def _pair_of_ints(value: str | None, option: str) -> tuple[int, int] | None:
