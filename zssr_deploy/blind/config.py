@@ -197,10 +197,6 @@ class KernelSource:
         return cls("estimate", estimation=settings or KernelEstimationConfig())
 
     @property
-    def is_given(self) -> bool:
-        return self.kind == "given"
-
-    @property
     def is_estimate(self) -> bool:
         return self.kind == "estimate"
 
