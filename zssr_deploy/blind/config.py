@@ -78,6 +78,16 @@ class RecurrenceConfig:
     """The grid's angles of the major axis: this many steps over 180 degrees."""
     tolerance: float = 0.02
     """The pattern search stops when its step in log-variance falls below this."""
+    margin: float = 0.015
+    """Kernels whose criterion is within this fraction of the best one's are ones the image cannot tell apart from
+    it. The estimate is the narrowest of them along the best Gaussian's width (both variances scaled alike): an
+    LR image is the same whether a soft photo met a narrow kernel or a sharper one a wider kernel, and a kernel
+    too wide costs ZSSR far more than one too narrow (docs/benchmarks/blind.md#held-out-corpus-a-design-half-and-a-test-half).
+    Chosen on the held-out corpus's design half (kernel-only runs: no design estimate stays more than 1.3 times
+    too wide), never on its test half or a benchmark set. 0 keeps the best Gaussian."""
+    narrowest: float = 0.25
+    """The evidence interval is searched down to this fraction of the best Gaussian's width; an image that cannot
+    tell even that from the best has no evidence of its kernel's width (confidence 0: the bicubic assumption)."""
 
 
 
@@ -101,6 +111,9 @@ class KernelEstimationConfig:
     docs/benchmarks/history.md#kernelgan-as-the-default-estimator)."""
     min_structure: float = 2.0
     """Below this many 8-bit levels of smoothed standard deviation the image counts as flat (or only noise)."""
+    min_confidence: float = 0.5
+    """The patch-recurrence estimate's confidence (:attr:`KernelFinding.confidence`) below which the bicubic
+    assumption is kept: an image that cannot tell its kernel from one half as wide says little about it."""
     min_agreement: float = 44.0
     """Kernel PSNR (dB) the first two runs' kernels must reach between them: runs that disagree are not trusted
     (scikit-image photos: 40.9-43.3 on the three whose averaged estimates were 1.7-1.8 times too wide, 48.1-67.0
@@ -143,6 +156,10 @@ class KernelFinding:
     """The patch-recurrence estimator's Gaussian (variances, angle, criterion)."""
     kernel_psnr: float | None = None
     """How close the estimate came to a known true kernel (benchmarks; FKP's kernel PSNR)."""
+    confidence: float | None = None
+    """How firmly the image pins the kernel's width, 0-1 (patch recurrence): the used kernel's width over the
+    best-matching one's (1: any narrower kernel reproduces the image's patches clearly worse; 0.5: one half as
+    wide does as well, so the estimate is only an upper bound). None for the other estimator."""
 
     @property
     def estimated(self) -> bool:

@@ -98,7 +98,7 @@ class KernelEstimate:
         return KernelFinding(source="estimated" if self.kernel is not None else "bicubic (estimate rejected)",
                              method=self.method, agreement_db=round(min(self.agreement, 99.0), 2),
                              detail=round(self.detail, 2), reason=self.reason, seconds=round(self.seconds, 2),
-                             gaussian=self.facts or None)
+                             gaussian=self.facts or None, confidence=self.facts.get("confidence"))
 
 
 def image_detail(image: np.ndarray) -> float:
@@ -137,6 +137,19 @@ def verdict(image: np.ndarray, kernels: list[np.ndarray], config: KernelEstimati
         reason = (f"the {len(kernels)} KernelGAN runs disagree (their kernels {agreement:.1f} dB apart, "
                   f"needs {config.min_agreement:g})")
     return agreement, detail, reason
+
+
+def _recurrence_reason(kept: bool, facts: dict, min_confidence: float) -> str:
+    """Why the patch-recurrence estimate keeps the bicubic assumption ("" when it does not)."""
+    if kept and facts["at_widest"]:
+        return ("the patch-recurrence criterion has no minimum: it keeps preferring wider kernels up to the widest "
+                "(too little structure to tell the kernel)")
+    if kept:
+        return "bicubic downscaling reproduces the image's own patches better than any Gaussian kernel"
+    if facts["confidence"] < min_confidence:
+        return (f"the image cannot tell its kernel from one {facts['confidence']:.2f} times as wide (confidence "
+                f"{facts['confidence']:.2f} < {min_confidence:g}): too little evidence of the kernel's width")
+    return ""
 
 
 def _trimmed(kernel: np.ndarray, tiny: float = 1e-7) -> np.ndarray:
@@ -241,10 +254,8 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
     x2 = np.mean(kernels, axis=0)
     x2 /= x2.sum()
     agreement, detail, reason = verdict(img, kernels, config)
-    if not reason and config.method == "recurrence" and gauss is None:
-        reason = ("the patch-recurrence criterion has no minimum: it keeps preferring wider kernels up to the widest "
-                  "(too little structure to tell the kernel)" if facts["at_widest"] else
-                  "bicubic downscaling reproduces the image's own patches better than any Gaussian kernel")
+    if not reason and config.method == "recurrence":
+        reason = _recurrence_reason(gauss is None, facts, config.min_confidence)
     if reason:
         log.warning("kernel estimation: %s; using the bicubic assumption", reason)
     kernel = None if reason else _trimmed(stretch_kernel(x2, scale))  # the fit plan alone re-centres it

@@ -134,23 +134,52 @@ def _search(criterion: Callable[[np.ndarray], float], config: RecurrenceConfig,
     return (a, b, t % 180.0), value(best)
 
 
+def _narrowest_alike(criterion: Callable[[np.ndarray], float], best: tuple[float, float, float], value: float,
+                     config: RecurrenceConfig) -> float:
+    """The smallest factor ``f`` in [``config.narrowest``, 1] such that the best Gaussian with both variances
+    times ``f`` is within ``config.margin`` of the best criterion ``value`` (bisection in log ``f``; the criterion
+    rises as the kernel narrows below the best). 1 when ``margin`` is 0."""
+    a, b, t = best
+    limit = value * (1.0 + config.margin)
+
+    def alike(f: float) -> bool:
+        return criterion(gaussian_kernel(a * f, b * f, t, config.size)) <= limit
+
+    if config.margin <= 0.0:
+        return 1.0
+    if alike(config.narrowest):
+        return config.narrowest
+    lo, hi = math.log(config.narrowest), 0.0  # not alike at lo, alike at hi
+    while hi - lo > config.tolerance:
+        mid = (lo + hi) / 2.0
+        lo, hi = (lo, mid) if alike(math.exp(mid)) else (mid, hi)
+    return math.exp(hi)
+
+
 def fit_recurrence_kernel(image: np.ndarray, config: RecurrenceConfig = RecurrenceConfig(),
                           device: torch.device | None = None,
                           progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray | None, dict]:
     """The x2 kernel of ``image`` (float ``HxWxC`` in [0, 1], the LR input; at least ``2 * patch`` pixels a side)
     by patch recurrence: a ``size x size`` Gaussian (float64, sum 1, centre of mass on the middle tap), or None
     when MATLAB's bicubic kernel reproduces the patches better than every Gaussian, or when the best Gaussian is
-    the widest the range allows (no minimum: ``facts["at_widest"]``). The facts: the Gaussian's variances and
-    angle, and the criterion for it and for bicubic."""
+    the widest the range allows (no minimum: ``facts["at_widest"]``).
+
+    The Gaussian returned is the best one narrowed to the edge of the evidence: the narrowest of the same shape
+    whose criterion is within ``config.margin`` of the best (:func:`_narrowest_alike`). Its width over the best's
+    is ``facts["confidence"]``. The facts: the best Gaussian's variances and angle, the used ones, and the
+    criterion for the best and for bicubic."""
     with torch.no_grad():
         criterion = RecurrenceCriterion(image, config, device or torch.device("cpu"))
         (a, b, t), best = _search(criterion, config, progress)
         bicubic = criterion(bicubic_kernel(2))
+        factor = _narrowest_alike(criterion, (a, b, t), best, config)
     # a best Gaussian on the range's wide end is no minimum: the criterion keeps preferring wider kernels (a
     # nearly featureless image), so the image does not tell its kernel
     unbounded = a >= config.variances[-1] * (1.0 - 1e-9)
     facts = {"variances": [round(a, 4), round(b, 4)], "angle": round(t, 2), "criterion": best,
-             "bicubic_criterion": bicubic, "at_widest": unbounded}
-    log.info("patch recurrence: Gaussian %.2f / %.2f at %.0f degrees, criterion %.3g (bicubic %.3g)", a, b, t, best,
-             bicubic)
-    return (None if bicubic <= best or unbounded else gaussian_kernel(a, b, t, config.size)), facts
+             "bicubic_criterion": bicubic, "at_widest": unbounded, "confidence": round(factor, 3),
+             "used_variances": [round(a * factor, 4), round(b * factor, 4)]}
+    log.info("patch recurrence: Gaussian %.2f / %.2f at %.0f degrees, criterion %.3g (bicubic %.3g); the image "
+             "cannot tell it from %.2f times its width", a, b, t, best, bicubic, factor)
+    keep = bicubic <= best or unbounded
+    return (None if keep else gaussian_kernel(a * factor, b * factor, t, config.size)), facts

@@ -182,5 +182,7 @@ def kernel_finding(finding: KernelFinding) -> str:
         g = finding.gaussian or {}
         if "variances" not in g:
             return "patch recurrence"
-        return f"patch recurrence: Gaussian, variances {g['variances'][0]:.2f} / {g['variances'][1]:.2f}, {g['angle']:.0f} deg"
+        used = g.get("used_variances", g["variances"])
+        sure = f", confidence {finding.confidence:.2f}" if finding.confidence is not None else ""
+        return f"patch recurrence: Gaussian, variances {used[0]:.2f} / {used[1]:.2f}, {g['angle']:.0f} deg{sure}"
     return f"KernelGAN, runs agree to {finding.agreement_db:.1f} dB"
