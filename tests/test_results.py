@@ -53,3 +53,32 @@ def test_evaluate_ends_with_the_baseline_count_and_checks_it_first(tmp_path, pho
         assert r.exit_code == 2 and why in r.output and not (tmp_path / "out.json").exists()
     with pytest.raises(ResultsError):
         read_results(tmp_path / "missing.json")
+
+
+def test_evaluate_kernel_estimate_ends_with_how_often_the_estimate_was_used(tmp_path, photo):
+    """``evaluate --kernel estimate``: a closing line counts the images fitted with their estimate (and the span
+    of its confidence) and those that kept the bicubic assumption (here a smooth ramp); with ``--baseline`` of
+    the ``--kernel none`` run, the gains and losses against the assumption follow."""
+    import numpy as np
+
+    d = tmp_path / "hr"
+    d.mkdir()
+    write_image(d / "a.png", photo)
+    y, x = np.mgrid[:96, :96] / 95.0
+    write_image(d / "ramp.png", np.stack([0.2 + 0.6 * x, 0.3 + 0.4 * y, 0.5 + 0.2 * x * y], -1))
+    fast = ["evaluate", str(d), "--upscaler", "zssr", "--max-iters", "3", "--threads", "1", "--device", "cpu"]
+    r = CliRunner().invoke(main, [*fast, "--json", str(tmp_path / "none.json")])
+    assert r.exit_code == 0 and "kernel estimate" not in r.output, r.output
+    fast += ["--preset", "given-kernel"]
+    r = CliRunner().invoke(main, [*fast, "--kernel", "estimate", "--json", str(tmp_path / "est.json")])
+    assert r.exit_code == 0, r.output
+    found = {i["name"]: i["fit"]["kernel"] for i in json.loads((tmp_path / "est.json").read_text())["images"]}
+    assert found["a"]["source"] == "estimated" and found["ramp"]["source"] == "bicubic (estimate rejected)"
+    c = found["a"]["confidence"]
+    assert r.output.strip().splitlines()[-1] == (
+        f"kernel estimate: used on 1 of 2 image(s) (confidence {c:.2f}-{c:.2f}), the bicubic assumption kept on 1; "
+        "add --baseline RESULTS.json (a --kernel none run) for gains and losses against it")
+    r = CliRunner().invoke(main, [*fast, "--kernel", "estimate", "--baseline", str(tmp_path / "none.json")])
+    assert r.exit_code == 0, r.output
+    last = r.output.strip().splitlines()
+    assert last[-2].endswith("the bicubic assumption kept on 1") and last[-1].startswith(f"against {tmp_path / 'none.json'}: ")

@@ -74,3 +74,27 @@ def test_a_given_kernel_is_pictured(tmp_path, photo):
     assert r.exit_code == 0, r.output
     dom = browse(report, tmp_path, "--virtual-time-budget=5000", "--dump-dom")
     assert 'data-images="4"' in dom.stdout and 'data-broken="0"' in dom.stdout and 'alt="kernel"' in dom.stdout
+
+
+def test_an_estimated_kernel_shows_its_confidence(tmp_path):
+    """A folder fitted with ``--kernel estimate``: the manifest records the estimate's confidence, and the report
+    shows it in the table and beside the kernel's picture."""
+    import json
+
+    from zssr_deploy.blind.recurrence import gaussian_kernel
+    from zssr_deploy.imageops.degrade import degrade
+    from zssr_deploy.samples import load_sample
+
+    (tmp_path / "in").mkdir()
+    lr = degrade(load_sample("astronaut", 160), gaussian_kernel(1.5, 1.0, 30.0, 13), 2)
+    write_image(tmp_path / "in" / "a.png", np.clip(lr, 0, 1))
+    report = tmp_path / "r.html"
+    r = CliRunner().invoke(main, ["fit-and-run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *FAST,
+                                  "--kernel", "estimate", "--preset", "given-kernel", "--report", str(report)])
+    assert r.exit_code == 0, r.output
+    line = json.loads((tmp_path / "out" / "zssr-manifest.jsonl").read_text().splitlines()[-1])
+    assert line["kernel"]["source"] == "estimated" and 0.5 <= line["kernel"]["confidence"] <= 1.0, line["kernel"]
+    dom = browse(report, tmp_path, "--virtual-time-budget=5000", "--dump-dom")
+    shown = f"estimated (recurrence, confidence {line['kernel']['confidence']:.2f})"
+    assert f"<td>{shown}</td>" in dom.stdout and f'<p class="finding">{shown}</p>' in dom.stdout
+    assert 'alt="kernel"' in dom.stdout and 'data-broken="0"' in dom.stdout

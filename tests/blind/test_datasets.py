@@ -81,7 +81,8 @@ def test_estimate_kernel_and_fit_with_the_estimate(tmp_path, photo):
     assert k.ndim == 2 and abs(k.sum() - 1) < 1e-9 and read_image(tmp_path / "k.png").pixels.shape[2] == 1
     r = run("estimate-kernel", lr, "-o", tmp_path / "k2.npy")  # the default: patch recurrence
     assert r.exit_code == 0, r.output
-    assert "(patch recurrence" in r.output and abs(np.load(tmp_path / "k2.npy").sum() - 1) < 1e-9
+    assert "(patch recurrence" in r.output and ", confidence 0." in r.output
+    assert abs(np.load(tmp_path / "k2.npy").sum() - 1) < 1e-9
     r = run("fit-and-run", lr, "-o", tmp_path / "sr.png", "--kernel", "estimate", "--preset", "given-kernel",
             "--max-iters", "3", "--device", "cpu", "--save-model", tmp_path / "m.onnx")
     assert r.exit_code == 0, r.output
@@ -89,7 +90,8 @@ def test_estimate_kernel_and_fit_with_the_estimate(tmp_path, photo):
     training = ZSSRModel(tmp_path / "m.onnx").metadata.training
     assert training["kernel_estimate"]["source"] in ("estimated", "bicubic (estimate rejected)")
     assert training["kernel_estimate"]["method"] == "recurrence"
-    assert {"detail", "seconds"} <= set(training["kernel_estimate"])
+    assert {"detail", "seconds", "confidence"} <= set(training["kernel_estimate"])
+    assert f"confidence {training['kernel_estimate']['confidence']:.2f}" in r.output  # the closing summary
     write_image(tmp_path / "tiny.png", photo[:60, :80])
     r = run("estimate-kernel", tmp_path / "tiny.png", "-o", tmp_path / "t.npy", "--kernel-estimator", "kernelgan")
     assert one_error_line(r) and "at least 64 pixels" in r.output and not (tmp_path / "t.npy").exists()

@@ -110,7 +110,7 @@ def _curves(points: list[list[float]]) -> str:
 def _row(rec: BatchRecord, size: str) -> str:
     cells = [rec.image, size, str(sum(rec.iterations or [0])), f"{rec.seconds or 0:.1f}",
              f"{rec.psnr:.2f}" if rec.psnr is not None else "", f"{rec.ssim:.4f}" if rec.ssim is not None else "",
-             rec.status + (f": {rec.error}" if rec.error else "")]
+             rec.kernel.headline() if rec.kernel is not None else "", rec.status + (f": {rec.error}" if rec.error else "")]
     cls = ' class="failed"' if rec.status != "done" else ""
     return f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
 
@@ -122,8 +122,10 @@ def _section(rec: BatchRecord, source: Path, output: Path) -> str:
     kernel = rec.kernel.to_json() if rec.kernel is not None else {}
     ktext = html.escape(", ".join(f"{k}: {v}" for k, v in kernel.items() if v not in ("", None)))
     kimg = _img(kernel_picture(np.array(rec.kernel_taps)), "kernel") if rec.kernel_taps else ""
+    headline = rec.kernel.headline() if rec.kernel is not None else "bicubic"
     return (f"<section>{title}{_crops(source, output)}<h3>training</h3>{_curves(rec.curves or [])}"
-            f'<div class="kernel"><h3>kernel</h3>{kimg}<p>{ktext}</p></div></section>')
+            f'<div class="kernel"><h3>kernel</h3>{kimg}<p class="finding">{html.escape(headline)}</p><p>{ktext}</p>'
+            "</div></section>")
 
 
 def write_report(plan: BatchPlan, records: list[BatchRecord], path: str | os.PathLike[str],
@@ -141,7 +143,8 @@ def write_report(plan: BatchPlan, records: list[BatchRecord], path: str | os.Pat
             size = f"{lr_hw[1]}x{lr_hw[0]} -> {sr_hw[1]}x{sr_hw[0]}"
         rows.append(_row(rec, size))
         sections.append(_section(rec, item.source, out))
-    head = "".join(f"<th>{h}</th>" for h in ("image", "size", "iterations", "seconds", "Y-PSNR", "SSIM", "status"))
+    head = "".join(f"<th>{h}</th>" for h in ("image", "size", "iterations", "seconds", "Y-PSNR", "SSIM", "kernel",
+                                                  "status"))
     page = (f'<!doctype html><html><head><meta charset="utf-8"><title>zssr-deploy batch report</title>'
             f"<style>{_STYLE}</style>{_SELF_CHECK}</head><body><h1>zssr-deploy batch: {len(rows)} image(s)</h1>"
             f'<table id="summary"><tr>{head}</tr>{"".join(rows)}</table>{"".join(sections)}</body></html>')

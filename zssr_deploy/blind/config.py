@@ -165,6 +165,13 @@ class KernelFinding:
     def estimated(self) -> bool:
         return self.method is not None
 
+    def headline(self) -> str:
+        """A few words for tables: where the kernel came from and, for an estimate, how sure it is."""
+        if not self.estimated:
+            return self.source
+        sure = f", confidence {self.confidence:.2f}" if self.confidence is not None else ""
+        return f"{self.source} ({self.method}{sure})"
+
     def to_json(self) -> dict:
         """The JSON form (fields that do not apply left out)."""
         out = {k: v for k, v in asdict(self).items() if v is not None}

@@ -10,8 +10,9 @@ from typing import Any
 
 import click
 
+from ..blind.config import KernelFinding
 from ..errors import ConfigError
-from ..results import Comparison
+from ..results import Comparison, EvalResult
 from .app import PROVIDERS, main, user_errors
 from .console import ProgressBars, kernel_finding
 from .options import (
@@ -96,7 +97,7 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
     """Score a folder of HR images: mod-crop, make the LR input, upscale with UPSCALER, score Y-PSNR/SSIM."""
     from ..blind.datasets import kernels_for
     from ..evaluate import FolderEvaluation, ResultsFile, ZSSRUpscaler, bicubic_upscaler, zssr_settings
-    from ..results import EvalResult, compare_runs, read_results
+    from ..results import compare_runs, read_results
 
     scale, typed = integer_scale(opts["scale"]), {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
     if upscaler == "bicubic":
@@ -130,8 +131,25 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")
     if result.images:
         click.echo(f"{'mean':12s} {result.mean_psnr:6.2f} dB  {result.mean_ssim:.4f}")
+    estimates = _estimates(result)
+    if estimates:
+        click.echo(estimates + ("" if baseline is not None else
+                                "; add --baseline RESULTS.json (a --kernel none run) for gains and losses against it"))
     if baseline is not None:
         click.echo(_against(opts["baseline"], compare_runs(result, baseline)))
+
+
+def _estimates(result: EvalResult) -> str:
+    """How often a ``--kernel estimate`` run used its estimates, and how sure they were ("" for other runs)."""
+    found = [KernelFinding.from_json(s.fit["kernel"]) for s in result.images if isinstance(s.fit.get("kernel"), dict)]
+    found = [f for f in found if f.estimated]
+    if not found:
+        return ""
+    used = [f for f in found if f.source == "estimated"]
+    sure = [f.confidence for f in used if f.confidence is not None]
+    span = f" (confidence {min(sure):.2f}-{max(sure):.2f})" if sure else ""
+    return (f"kernel estimate: used on {len(used)} of {len(found)} image(s){span}, the bicubic assumption kept on "
+            f"{len(found) - len(used)}")
 
 
 def _against(path: str, c: Comparison) -> str:
