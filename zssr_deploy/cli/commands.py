@@ -204,7 +204,9 @@ def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Output image path; for a folder or glob INPUT, an output folder (its tree mirrors INPUT's).")
-@click.option("--tile", type=int, default=None, help="Tiles of N LR pixels (bounded memory); halo from the model.")
+@click.option("--tile", type=int, default=None,
+              help="Tiles of N LR pixels (halo from the model) [default: as large as the free memory and "
+                   "cuDNN's tensor limit allow].")
 @click.option("--provider", type=PROVIDERS, default="auto", show_default=True)
 @click.option("--fp16", is_flag=True, help="TensorRT: build fp16 engines.")
 @click.option("--trt-cache", type=click.Path(file_okay=False), default=None, help="TensorRT engine-cache directory.")

@@ -38,7 +38,9 @@ _batch_options = options(
 @click.option("--gt", "gt_path", type=click.Path(), default=None,
               help="Ground truth (a folder of them, matched by name, for a batch): report PSNR/SSIM.")
 @click.option("--save-model", type=click.Path(dir_okay=False), default=None, help="Also keep the exported ONNX model.")
-@click.option("--tile", type=int, default=None, help="Final inference in tiles of N LR pixels (bounded memory).")
+@click.option("--tile", type=int, default=None,
+              help="Final inference in tiles of N LR pixels [default: as large as the free memory and "
+                   "cuDNN's tensor limit allow].")
 @click.option("--provider", type=PROVIDERS, default="auto", show_default=True, help="ONNX Runtime provider.")
 @click.option("--engine", type=click.Choice(["onnx", "torch"]), default="onnx", show_default=True,
               help="Final inference through the exported ONNX graph (default) or the torch module.")

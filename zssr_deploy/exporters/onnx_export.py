@@ -108,7 +108,18 @@ def pipeline_metadata(pipe: ZSSRPipeline, training: dict | None, static_shape: t
     return ModelMetadata(kind="pipeline", scale=pipe.scale, kernel=_kernel_json(pipe), bp_iters=pipe.bp_iters,
                          ensemble=tuple(pipe.transforms), channels=pipe.net.channels, halo=pipe.halo,
                          align=aligns, min_size=pipe.min_size, static_shape=tuple(static_shape) if static_shape else None,
-                         training=training or {}, package_version=__version__)
+                         training=training or {}, package_version=__version__,
+                         tensor_elements=_largest_batch(pipe.transforms) * _width(pipe.net))
+
+
+def _width(net: nn.Module) -> int:
+    """The most channels a layer of the network outputs."""
+    return max(m.out_channels for m in net.modules() if isinstance(m, nn.Conv2d))
+
+
+def _largest_batch(transforms: list[int]) -> int:
+    """Ensemble members of one parity run as one batch (:meth:`ZSSRPipeline.forward`)."""
+    return max(sum(1 for k in transforms if k % 2 == parity) for parity in (0, 1))
 
 
 class _ResidualNet(nn.Module):
@@ -133,7 +144,7 @@ def export_network(net: ZSSRNet, path: str | os.PathLike[str], scale: tuple[floa
     meta = ModelMetadata(kind="network", scale=(float(scale[0]), float(scale[1])), kernel="cubic", bp_iters=0,
                          ensemble=(0,), channels=net.channels, halo=net.receptive_radius, align=(1, 1), min_size=8,
                          static_shape=tuple(static_shape) if static_shape else None, training=training or {},
-                         package_version=__version__)
+                         package_version=__version__, tensor_elements=_width(net))
     return _finish(model, meta, path, overwrite)
 
 

@@ -7,6 +7,7 @@ import logging
 import torch
 
 from ..errors import ConfigError
+from ..gpus import check_gpu_index
 
 __all__ = ["bf16_supported", "memory_format_for", "resolve_device", "resolve_precision", "set_threads"]
 
@@ -23,8 +24,18 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for but torch sees no CUDA GPU; use --device cpu or auto")
+        raise ConfigError(f"device {device!r} (GPU {_index(device)}) was asked for but torch sees no CUDA GPU; use "
+                          "--device cpu or auto")
+    if device.startswith("cuda"):  # an index past the last GPU fails late in torch, with a CUDA error
+        check_gpu_index(_index(device), tuple(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())))
     return torch.device(device)
+
+
+def _index(device: str) -> int:
+    try:
+        return torch.device(device).index or 0
+    except RuntimeError:
+        raise ConfigError(f"device {device!r} is not a device: use auto, cpu, cuda or cuda:N") from None
 
 
 def bf16_supported(device: torch.device) -> bool:

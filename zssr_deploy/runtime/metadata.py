@@ -17,6 +17,8 @@ values are JSON. Keys:
 ``zssr.static_shape``      JSON ``[h, w]`` when the graph has a fixed input size, else ``null``
 ``zssr.training``          JSON summary: iterations, learning-rate drops, final learning rate, reconstruction error
 ``zssr.package_version``   version of zssr-deploy that wrote it
+``zssr.tensor_elements``   optional: elements of the graph's largest tensor per output pixel (ensemble members
+                           batched times the network's width); runtimes size tiles by it
 =========================  =====================================================================================
 
 Tensors: input ``lr`` float32 ``(1, C, H, W)`` in [0, 1]; output ``sr`` float32 ``(1, C, H', W')`` in [0, 1].
@@ -53,6 +55,15 @@ class ModelMetadata:
     training: dict
     package_version: str
     format_version: int = FORMAT_VERSION
+    tensor_elements: int | None = None
+    """Elements of the largest tensor per output pixel (None in models of earlier versions: see
+    :attr:`largest_tensor`)."""
+
+    @property
+    def largest_tensor(self) -> int:
+        """:attr:`tensor_elements`, or for an older model the most it can be: every ensemble member in one batch
+        at the default network width of 64."""
+        return self.tensor_elements or len(self.ensemble) * 64
 
     def to_props(self) -> dict[str, str]:
         return {
@@ -69,6 +80,7 @@ class ModelMetadata:
             PREFIX + "static_shape": json.dumps(list(self.static_shape) if self.static_shape else None),
             PREFIX + "training": json.dumps(self.training),
             PREFIX + "package_version": self.package_version,
+            **({PREFIX + "tensor_elements": str(self.tensor_elements)} if self.tensor_elements else {}),
         }
 
     @classmethod
@@ -100,6 +112,7 @@ class ModelMetadata:
                 training=json.loads(g("training")),
                 package_version=g("package_version"),
                 format_version=version,
+                tensor_elements=int(props[PREFIX + "tensor_elements"]) if PREFIX + "tensor_elements" in props else None,
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise ModelError(f"{source}: zssr-deploy metadata is incomplete or malformed ({exc})") from None

@@ -21,15 +21,11 @@ from ..imageops.resize import imresize
 from ..io import Image, check_image_path, read_image, write_image
 from .session import ZSSRModel
 
-__all__ = ["AUTO_TILE", "AUTO_TILE_PIXELS", "Inference", "load_pipeline_model", "onnx_inference", "run_loaded",
+__all__ = ["Inference", "load_pipeline_model", "onnx_inference", "run_loaded",
            "run_model", "same_file", "upscaled_alpha", "write_or_rescue",
            "write_with_alpha"]
 
 log = logging.getLogger(__name__)
-
-#: images with more LR pixels than this run tiled even without --tile (bounded memory)
-AUTO_TILE_PIXELS = 512 * 512
-AUTO_TILE = 256
 
 #: ``(done, total)`` after each inference tile
 TileProgress = Callable[[int, int], None]
@@ -45,7 +41,7 @@ class Inference:
     provider: str = "auto"
     """ONNX Runtime provider: auto (TensorRT, CUDA, CPU), cpu, cuda or tensorrt."""
     tile: int | None = None
-    """Tiles of this many LR pixels (bounded memory); automatic above 512x512 pixels."""
+    """Tiles of this many LR pixels; None: as the provider's free memory and cuDNN's tensor limit allow."""
     threads: int | None = None
     """ONNX Runtime's intra-op threads on CPU (None: its own choice, all cores)."""
     gpu: int = 0
@@ -68,17 +64,12 @@ def same_file(a: str | Path, b: str | Path) -> bool:
     return pa.resolve() == pb.resolve()
 
 
-def _auto_tile(tile: int | None, hw: tuple[int, ...]) -> int | None:
-    if tile is None and hw[0] * hw[1] > AUTO_TILE_PIXELS:
-        log.info("large image (%dx%d): tiled inference, %d LR pixels a tile", hw[0], hw[1], AUTO_TILE)
-        return AUTO_TILE
-    return tile
-
-
 def onnx_inference(model: ZSSRModel, lr: np.ndarray, tile: int | None, tiles: TileProgress | None) -> np.ndarray:
-    """A pipeline model applied to ``lr`` (float32 ``HxWxC`` in [0, 1]), tiled for large images (a tile below the
-    model's halo is a :class:`ConfigError`); returns float32 ``ceil(H*sy) x ceil(W*sx) x C``."""
-    tile = _auto_tile(tile, lr.shape)
+    """A pipeline model applied to ``lr`` (float32 ``HxWxC`` in [0, 1]): tiles of ``tile`` LR pixels, or with
+    None as the provider's memory and cuDNN's tensor limit allow (:meth:`ZSSRModel.auto_tile`); a tile below the
+    model's halo is a :class:`ConfigError`. Returns float32 ``ceil(H*sy) x ceil(W*sx) x C``."""
+    if tile is None and not model.metadata.static_shape:
+        tile = model.auto_tile(lr.shape[:2])
     if tile:
         return model.run_tiled(lr, tile, tiles)
     out = model.run(lr)

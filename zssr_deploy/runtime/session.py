@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError, ProviderError
+from ..gpus import check_gpu_index, free_gpu_memory
 from ..imageops.guard import check_image
 from .metadata import ModelMetadata
-from .tiling import plan_tiles
+from .tiling import MAX_TENSOR_ELEMENTS, plan_tiles, tile_side
 
 __all__ = ["PROVIDER_CHOICES", "ZSSRModel", "available_providers", "check_provider"]
 
@@ -31,6 +32,9 @@ def _ort():
         import onnxruntime as ort
     except ImportError:
         raise ProviderError("onnxruntime is not installed: pip install 'zssr-deploy[cpu]' (or '[gpu]')") from None
+    # ONNX Runtime's own warnings and banners (a provider's fallback, "No registered plugin EP device") reach
+    # stderr from its default logger; errors only, unless -v asks for the details
+    ort.set_default_logger_severity(3 if not log.isEnabledFor(logging.INFO) else 2)
     return ort
 
 
@@ -95,6 +99,11 @@ class ZSSRModel:
         if p.stat().st_size == 0:
             raise ModelError(f"model file {str(p)!r} is empty")
         providers = _provider_list(provider, fp16, trt_cache_dir, device_id)
+        if device_id != 0 or provider in ("cuda", "tensorrt"):
+            check_gpu_index(device_id)  # IO binding and the providers would fail late, or fall back silently
+        self.device_id = device_id
+        self.max_elements = MAX_TENSOR_ELEMENTS
+        """The largest tensor a pass may make (:func:`~zssr_deploy.runtime.tiling.tile_side`)."""
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         if threads:
@@ -127,16 +136,32 @@ class ZSSRModel:
         # GPU: IO binding copies the tile once to the device and lets ONNX Runtime allocate the output there.
         ort = _ort()
         binding = self.session.io_binding()
-        binding.bind_ortvalue_input(self.input_name, ort.OrtValue.ortvalue_from_numpy(x, "cuda", 0))
-        binding.bind_output(self.output_name, "cuda", 0)
+        binding.bind_ortvalue_input(self.input_name, ort.OrtValue.ortvalue_from_numpy(x, "cuda", self.device_id))
+        binding.bind_output(self.output_name, "cuda", self.device_id)
         self.session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0][0]
 
+    def auto_tile(self, hw: Sequence[int]) -> int | None:
+        """The tile side for an ``h x w`` image on this session's provider, or None for one pass: the graph's
+        largest tensor under :attr:`max_elements` (cuDNN's limit) and within half the GPU's free memory (a
+        quarter of the available RAM on the CPU)."""
+        m = self.metadata
+        free = free_gpu_memory(self.device_id) if self.on_gpu else _available_ram()
+        budget = None if free is None else free // (2 if self.on_gpu else 4)
+        side = tile_side(hw, m.largest_tensor, m.scale, m.halo, max_elements=self.max_elements, memory_bytes=budget)
+        if side is not None:
+            log.info("%dx%d image: tiles of %d LR pixels (largest tensor %d elements a pixel, %s bytes free)", hw[0],
+                     hw[1], side, m.largest_tensor, free)
+        return side
+
     def run(self, img: np.ndarray) -> np.ndarray:
-        """The whole image in one pass (memory grows with its size: see :meth:`run_tiled`)."""
+        """The whole image, in one pass where it fits (:meth:`auto_tile`), else tiled (the same pixels)."""
         a = self._check(img)
         if self.metadata.static_shape and tuple(a.shape[:2]) != tuple(self.metadata.static_shape):
             return self.run_tiled(a, tile=min(self.metadata.static_shape) - 2 * self.metadata.halo)
+        tile = None if self.metadata.static_shape else self.auto_tile(a.shape[:2])
+        if tile is not None:
+            return self.run_tiled(a, tile)
         return self._forward(a.transpose(2, 0, 1)).transpose(1, 2, 0)
 
     def run_tiled(self, img: np.ndarray, tile: int, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
@@ -160,6 +185,18 @@ class ZSSRModel:
             if progress:
                 progress(i + 1, len(plan))
         return out
+
+
+def _available_ram() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes (None elsewhere)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _pad_to(region: np.ndarray, shape: Sequence[int]) -> np.ndarray:

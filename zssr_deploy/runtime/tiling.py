@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..imageops.scale import output_length
 
-__all__ = ["Tile", "plan_tiles"]
+__all__ = ["LIVE_TENSORS", "MAX_TENSOR_ELEMENTS", "Tile", "plan_tiles", "tile_side"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,30 @@ def plan_tiles(hw: Sequence[int], tile: int, halo: int, scale: Sequence[float], 
     cols = _axis(hw[1], tile, halo, scale[1], align[1], min_size, static_shape[1] if static_shape else None)
     return [Tile((r[0][0], r[0][1], c[0][0], c[0][1]), (r[1][0], r[1][1], c[1][0], c[1][1]),
                  (r[2][0], r[2][1], c[2][0], c[2][1])) for r in rows for c in cols]
+
+
+#: cuDNN refuses a tensor of 2**31 elements or more (CUDNN_STATUS_NOT_SUPPORTED: a 2048x2048 x2 image, whole,
+#: on an H200); ONNX Runtime's CPU provider indexes with 64 bits but gains nothing from larger tensors either
+MAX_TENSOR_ELEMENTS = 2**31 - 1
+#: tensors of the network's width alive at once in a forward pass (input and output of a layer, the skip, slack)
+LIVE_TENSORS = 4
+
+
+def tile_side(hw: Sequence[int], elements_per_pixel: int, scale: Sequence[float], halo: int, *,
+              max_elements: int = MAX_TENSOR_ELEMENTS, memory_bytes: int | None = None, granule: int = 64) -> int | None:
+    """The tile side (LR pixels, a multiple of ``granule``, at least ``granule``) for an ``h x w`` image, or None
+    when the whole image fits in one pass.
+
+    ``elements_per_pixel``: elements of the graph's largest tensor per HR output pixel (ensemble members run as
+    one batch times the network's width: ``zssr.tensor_elements``). A pass fits when that tensor, over the
+    region it computes (the tile plus ``halo`` LR pixels of context on each side), stays under ``max_elements``
+    and, with ``memory_bytes`` given (the provider's free memory to use), when :data:`LIVE_TENSORS` float32
+    tensors of that size fit in it."""
+    per_lr_pixel = elements_per_pixel * scale[0] * scale[1]
+    budget = float(max_elements)
+    if memory_bytes is not None:
+        budget = min(budget, memory_bytes / (4.0 * LIVE_TENSORS))
+    if hw[0] * hw[1] * per_lr_pixel <= budget:
+        return None
+    side = int((budget / per_lr_pixel) ** 0.5) - 2 * halo
+    return max(granule, side // granule * granule)
