@@ -1,0 +1,133 @@
+"""The GPU check of issue 32, in one command: every acceptance number beside the baseline measured on an H200 at
+8e47ef8 (2026-12-04), written as JSON. Under 6 minutes on one H100/H200; on a CPU machine ``--quick`` runs the
+same steps small, to check the script itself.
+
+    python benchmarks/gpu/gpu_check.py --data DATA --json benchmarks/results/gpu/gpu_check_<gpu>_<date>.json
+    python benchmarks/gpu/gpu_check.py --quick --json /tmp/gpu_check.json        # a CPU machine: the script works
+
+``DATA`` holds Set5/ and Set14/ (bird x2 end to end, Set14 x2 as one folder command); without it the bundled
+astronaut photo stands in for bird and Set14 is skipped. Steps, each timed wall-clock in this process:
+
+1. ``fit-and-run`` default x2 of bird (rgb protocol LR), end to end, ONNX engine: seconds and Y-PSNR.
+2. ``fit-and-run`` of the Set14 x2 LR folder, one command: seconds and mean Y-PSNR.
+3. ONNX Runtime (CUDA if there, else CPU) on a 1024^2 and a 2048^2 LR image, whole (no --tile): seconds, or
+   the error (the baseline: 0.49 s; a cuDNN crash at 2048^2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import cpu_model  # noqa: E402
+
+BASELINE = {"bird_x2_end_to_end_s": 22.0, "set14_x2_folder_s": 36.1, "ort_1024_s": 0.485, "ort_2048_s": None}
+
+
+def _cli(*args: str) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", "import sys; from zssr_deploy.cli import main; sys.argv[0] = 'zssr-deploy'; main()",
+                        *args], capture_output=True, text=True, cwd=ROOT)
+    if r.returncode != 0:
+        raise RuntimeError(f"zssr-deploy {' '.join(args)} failed: {r.stderr.strip().splitlines()[-1:]}")
+    return time.perf_counter() - t0, r.stdout
+
+
+def _gpu_name() -> str:
+    try:
+        return subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                              text=True, check=True).stdout.strip().splitlines()[0]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return "none"
+
+
+def _lr_of(hr_path: Path, out: Path) -> Path:
+    from zssr_deploy.io import read_image, write_image
+    from zssr_deploy.metrics import rgb_protocol_lr
+
+    write_image(out, rgb_protocol_lr(read_image(hr_path).pixels, 2), overwrite=True)
+    return out
+
+
+def fit_bird(data: Path | None, tmp: Path, quick: bool) -> dict:
+    from zssr_deploy.io import read_image, write_image
+    from zssr_deploy.metrics import mod_crop, score_output
+    from zssr_deploy.samples import load_sample
+
+    hr_path = data / "Set5" / "bird.png" if data else tmp / "astronaut.png"
+    if not data:
+        write_image(hr_path, load_sample("astronaut", 96 if quick else 288), overwrite=True)
+    lr = _lr_of(hr_path, tmp / "bird_lr.png")
+    extra = ["--max-iters", "20", "--provider", "cpu"] if quick else []
+    seconds, _ = _cli("fit-and-run", str(lr), "-o", str(tmp / "bird_sr.png"), "--overwrite", "-q", *extra)
+    hr = mod_crop(read_image(hr_path).pixels, 2)
+    psnr = score_output(read_image(tmp / "bird_sr.png").pixels, hr, 2)[0]
+    return {"image": hr_path.name, "seconds": round(seconds, 2), "psnr_y": round(float(psnr), 2)}
+
+
+def fit_set14(data: Path | None, tmp: Path, quick: bool) -> dict | None:
+    if not data or not (data / "Set14").is_dir():
+        return None
+    lr_dir = tmp / "set14_lr"
+    lr_dir.mkdir(exist_ok=True)
+    for p in sorted((data / "Set14").glob("*.png"))[: 2 if quick else None]:
+        _lr_of(p, lr_dir / p.name)
+    extra = ["--max-iters", "20", "--provider", "cpu"] if quick else []
+    seconds, _ = _cli("fit-and-run", str(lr_dir), "-o", str(tmp / "set14_sr"), "--overwrite", "-q", *extra)
+    return {"images": len(list(lr_dir.glob("*.png"))), "seconds": round(seconds, 2)}
+
+
+def ort_whole(model_path: Path, sides: list[int]) -> list[dict]:
+    from zssr_deploy.runtime import ZSSRModel, available_providers
+
+    provider = "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
+    model = ZSSRModel(model_path, provider=provider)
+    rows = []
+    for side in sides:
+        img = np.random.default_rng(0).random((side, side, 3), dtype=np.float32)
+        row = {"side": side, "provider": provider, "tile": model.auto_tile((side, side))}
+        try:
+            model.run(img[:64, :64])  # warm up: session, allocator, algorithm search
+            t0 = time.perf_counter()
+            out = model.run(img)
+            row.update(seconds=round(time.perf_counter() - t0, 3), output=list(out.shape))
+        except Exception as exc:  # a provider's failure is the finding
+            row["error"] = str(exc).splitlines()[0][:300]
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=None, help="folder with Set5/ and Set14/")
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--quick", action="store_true", help="small sizes: checks the script on a CPU machine")
+    args = ap.parse_args()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    result = {"gpu": _gpu_name(), "cpu": cpu_model(), "commit": commit, "date": time.strftime("%Y-%m-%d"),
+              "quick": args.quick, "baseline": BASELINE}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        result["bird_x2"] = fit_bird(args.data, tmp, args.quick)
+        print("bird x2 end to end:", result["bird_x2"], "baseline", BASELINE["bird_x2_end_to_end_s"], "s", flush=True)
+        result["set14_x2"] = fit_set14(args.data, tmp, args.quick)
+        print("Set14 x2 one command:", result["set14_x2"], "baseline", BASELINE["set14_x2_folder_s"], "s", flush=True)
+        _cli("fit", str(tmp / "bird_lr.png"), "-o", str(tmp / "m.onnx"), "--max-iters", "10", "--overwrite", "-q")
+        result["ort_whole"] = ort_whole(tmp / "m.onnx", [128, 256] if args.quick else [1024, 2048])
+        for row in result["ort_whole"]:
+            print("ORT whole image:", row, flush=True)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
