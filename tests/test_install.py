@@ -26,7 +26,7 @@ def torch_free_env(tmp_path_factory):
     folder = tmp_path_factory.mktemp("torch-free")
     source = folder / "source"  # a copy: building in the checkout would leave a build/ folder there
     shutil.copytree(ROOT / "zssr_deploy", source / "zssr_deploy", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     env = folder / "venv"
     venv.create(env, with_pip=True)

@@ -79,7 +79,7 @@ def decode_image(data: bytes | np.ndarray, name: str) -> Image:
     data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
     if data.size == 0:
         raise ImageReadError(f"{name!r} is an empty file (0 bytes)")
-    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    raw = _imdecode(data, cv2.IMREAD_UNCHANGED, name)
     if raw is None or raw.size == 0:
         raise ImageReadError(f"{name!r} is not a readable image (truncated, corrupt, or not an image file)")
     if raw.dtype == np.uint8:
@@ -109,12 +109,34 @@ def decode_image(data: bytes | np.ndarray, name: str) -> Image:
     return Image(pixels=pixels, alpha=a, bit_depth=depth)
 
 
+def _imdecode(data: np.ndarray, flags: int, name: str) -> np.ndarray | None:
+    """``cv2.imdecode``, its refusals as :class:`ImageReadError`: a header that claims more pixels than OpenCV
+    decodes (2^30; a crafted 68-byte PNG, or a gigapixel scan) raises ``cv2.error``, which a batch must record
+    as that image's failure, not die of."""
+    try:
+        return cv2.imdecode(data, flags)
+    except cv2.error as exc:
+        size = _png_size(data)
+        claims = f" (its header claims {size[1]}x{size[0]} pixels)" if size else ""
+        why = ("more pixels than OpenCV decodes" if "CV_IO_MAX_IMAGE_PIXELS" in str(exc) else
+               f"OpenCV cannot decode it: {str(exc).strip().splitlines()[-1][:120]}")
+        raise ImageReadError(f"{name!r} is too large or malformed to read{claims}: {why}; split or downscale it "
+                             "with an image tool first") from None
+
+
+def _png_size(data: np.ndarray) -> tuple[int, int] | None:
+    """(height, width) from a PNG's IHDR, or None."""
+    if data.size < 24 or data[:8].tobytes() != b"\x89PNG\r\n\x1a\n":
+        return None
+    return int.from_bytes(data[20:24].tobytes(), "big"), int.from_bytes(data[16:20].tobytes(), "big")
+
+
 def _oriented(data: np.ndarray, raw: np.ndarray, color: np.ndarray,
               alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     """The colour (and alpha) planes turned as the file's EXIF orientation says. IMREAD_UNCHANGED ignores EXIF
     orientation; OpenCV's colour decode applies it: find the transform between the two decodes of the colour
     channels and apply it to everything we keep."""
-    oriented = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    oriented = _imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR, "image")
     if oriented is not None and (oriented.shape[:2] != raw.shape[:2] or _needs_orientation(data)):
         o = oriented if oriented.ndim == 3 else oriented[..., None]
         o = o[..., ::-1] if o.shape[2] == 3 else o

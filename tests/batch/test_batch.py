@@ -124,3 +124,21 @@ def test_outputs_beside_their_inputs_get_a_scale_suffix(photo_folder):
     assert r.exit_code == 0, r.output
     assert (photo_folder / "a_x2.png").is_file() and (photo_folder / "b_x2.png").is_file()
     assert read_image(photo_folder / "a.png").pixels.shape == (24, 24, 3)  # the inputs untouched
+
+
+def test_a_decompression_bomb_is_one_failed_record_not_the_end_of_the_batch(photo_folder, tmp_path, exported):
+    """A 68-byte PNG whose header claims 100000x100000 pixels once raised an uncaught cv2.error that ended the
+    whole batch at that image (--jobs 1 and 2, and `run` on a folder): now it is that image's failed record, named,
+    and the other images are done; a re-run gets past it."""
+    from tests.test_bad_input import _png_claiming
+
+    (photo_folder / "bomb.png").write_bytes(_png_claiming(100000, 100000))
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        r = run("fit-and-run", photo_folder, "-o", out, *FAST, "--jobs", jobs)
+        assert r.exit_code == 1 and "2 done, 0 skipped (done before), 1 failed" in r.output, r.output
+        failed = [rec for rec in manifest(out) if rec["status"] == "failed"]
+        assert [f["image"] for f in failed] == ["bomb.png"] and "claims 100000x100000" in failed[0]["error"]
+    r = run("run", exported("x2")[1], photo_folder, "-o", tmp_path / "ran")
+    assert r.exit_code == 1 and "bomb.png" in r.output and "Traceback" not in r.output, r.output
+    assert sorted(p.name for p in (tmp_path / "ran").glob("*.png")) == ["a.png", "b.png"]

@@ -69,10 +69,15 @@ def degrade_folder(hr_dir: str | Path, out_dir: str | Path, scale: int = 2, seed
     files, out = list_images(hr_dir), Path(out_dir)
     if not out.is_dir():
         raise ConfigError(f"output folder {str(out)!r} does not exist; create it first")
+    if out.resolve() == Path(hr_dir).resolve():  # NAME.png would replace the HR image it is made from
+        raise ConfigError(f"the output folder {str(out)!r} is the HR folder: the LR images would replace the HR "
+                          "ones; choose another output folder")
     for f in files:
         check_image_path(_outputs(out, f.stem)[0], overwrite)
         for p in _outputs(out, f.stem)[1:]:
             check_output_path(p, overwrite, (".npy", ".mat"))
+    for f in files:  # every image readable before the first is written: no half-written folder
+        read_image(f)
     manifest = {"recipe": asdict(recipe), "scale": scale, "seed": seed, "images": []}
     for f in files:
         img = read_image(f)

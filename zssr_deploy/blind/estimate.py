@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from ..errors import ScaleError
 from ..files import check_output_path
 from ..imageops.degrade import compose_x2
 from ..imageops.guard import check_image
@@ -58,10 +59,13 @@ from .config import KernelEstimationConfig, KernelFinding
 from .kernel_gan import fit_kernel_gan, postprocess_kernel
 from .recurrence import fit_recurrence_kernel
 
-__all__ = ["RECURRENCE_MIN_SIDE", "KernelEstimate", "estimate_kernel", "estimate_kernel_file",
+__all__ = ["MAX_ESTIMATE_SCALE", "RECURRENCE_MIN_SIDE", "KernelEstimate", "estimate_kernel", "estimate_kernel_file",
            "image_detail", "kernel_psnr", "stretch_kernel", "verdict"]
 
 log = logging.getLogger(__name__)
+
+#: the largest factor an estimate is stretched to (x8: a 13-tap x2 Gaussian becomes about 50 taps)
+MAX_ESTIMATE_SCALE = 8.0
 
 #: the smallest side the patch-recurrence estimate takes (its coarse image keeps 16 pixels for 5x5 patches)
 RECURRENCE_MIN_SIDE = 32
@@ -227,8 +231,11 @@ def estimate_kernel(image: np.ndarray, scale: float | tuple[float, float] = 2.0,
     at least 64 pixels per side; the patch-recurrence search compares 5x5 patches with those of the image's half,
     so at least 32 (:data:`RECURRENCE_MIN_SIDE`).
     """
+    if not all(1.0 < s <= MAX_ESTIMATE_SCALE for s in scale_pair(scale)):
+        raise ScaleError(f"kernel estimation takes factors above 1 and up to {MAX_ESTIMATE_SCALE:g} (the x2 estimate, "
+                         f"composed or stretched), got {scale}")
     min_side = RECURRENCE_MIN_SIDE if config.method == "recurrence" else config.gan.crop
-    img = check_image(image, min_side=min_side, finite=True, needs="kernel estimation").astype(np.float32)
+    img = check_image(image, min_side=min_side, finite=True, needs="kernel estimation", unit=True).astype(np.float32)
     img = np.clip(img, 0.0, 1.0)
     t0 = time.perf_counter()
     device = resolve_device(config.device)

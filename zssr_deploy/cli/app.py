@@ -6,6 +6,7 @@ Errors caused by the user (any :class:`~zssr_deploy.errors.ZSSRError`) print one
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -32,7 +33,7 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ZSSRError as exc:
-            click.echo(f"zssr-deploy: error: {exc}", err=True)
+            click.echo(f"zssr-deploy: error: {as_options(str(exc))}", err=True)
             sys.exit(2)
         except ModuleNotFoundError as exc:
             if exc.name not in TRAIN_MODULES:
@@ -45,6 +46,18 @@ def user_errors(func: F) -> F:
             sys.exit(130)
 
     return wrapper
+
+
+#: settings fields whose names library messages use, and the options that set them
+_FIELDS = ("max_iters", "crop_size", "noise_std", "father_placement", "kernel_phase", "precision", "seed",
+           "static_shape", "test_every", "learning_rate")
+
+
+def as_options(message: str) -> str:
+    """A library message in the command line's words: ``max_iters`` -> ``--max-iters``, and the API's
+    ``--overwrite (overwrite=True)`` hint without its Python half."""
+    message = message.replace(" (overwrite=True)", "")
+    return re.sub(r"(?<![-\w])(" + "|".join(_FIELDS) + r")\b(?! *=)", lambda m: "--" + m.group(1).replace("_", "-"), message)
 
 
 def options(*opts: F) -> F:

@@ -172,9 +172,12 @@ def _bicubic_only(opts: dict[str, Any]) -> None:
 
 def _pair_of_ints(value: str | None, option: str) -> tuple[int, int] | None:
     try:
-        return None if not value else tuple(int(v) for v in value.split(","))  # type: ignore[return-value]
+        pair = None if not value else tuple(int(v) for v in value.split(","))
     except ValueError:
         raise click.BadParameter("expected H,W", param_hint=option) from None
+    if pair is not None and (len(pair) != 2 or min(pair) < 8):  # no graph takes fewer than 8 pixels a side
+        raise click.BadParameter(f"expected H,W of at least 8 pixels each, got {value!r}", param_hint=option)
+    return pair  # type: ignore[return-value]
 
 
 @main.command("fit")

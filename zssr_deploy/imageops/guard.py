@@ -17,7 +17,7 @@ __all__ = ["check_image"]
 
 
 def check_image(img: object, what: str = "image", *, channels: Sequence[int] | None = (1, 3), min_side: int = 1,
-                finite: bool = False, needs: str = "this operation") -> np.ndarray:
+                finite: bool = False, needs: str = "this operation", unit: bool = False) -> np.ndarray:
     """``img`` as an ``HxWxC`` array (a view; a 2-D array gains a channel axis), or :class:`InvalidImageError`.
 
     Args:
@@ -27,8 +27,14 @@ def check_image(img: object, what: str = "image", *, channels: Sequence[int] | N
         min_side: the smallest height and width accepted.
         finite: refuse NaN and infinite values.
         needs: who needs ``min_side`` ("ZSSR", "this model"), for the message.
+        unit: the values are pixels in [0, 1]: an integer or boolean array (uint8 0-255, uint16) is refused with
+            the conversion to make (clipping 0-255 to [0, 1] would turn most of the image white).
     """
     raw = np.asarray(img)
+    if unit and raw.dtype.kind in "biu":
+        peak = f" / {np.iinfo(raw.dtype).max}" if raw.dtype.kind in "iu" else ""
+        raise InvalidImageError(f"{what}: a {raw.dtype} array; pixels are floats in [0, 1]: pass "
+                                f"img.astype(np.float32){peak} (or read files with zssr_deploy.read_image)")
     a = raw[..., None] if raw.ndim == 2 else raw
     if a.ndim != 3 or (channels is not None and a.shape[2] not in channels):
         want = "an HxW or HxWxC array" + ("" if channels is None else f" with C = {' or '.join(map(str, channels))}")

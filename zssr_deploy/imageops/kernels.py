@@ -22,9 +22,13 @@ from .scale import scale_pair
 #: re-centring rules of :func:`shift_kernel`
 KERNEL_PHASES = ("zssr", "centered")
 
-__all__ = ["KERNEL_PHASES", "align_kernels", "bicubic_kernel", "gaussian_taps", "is_dihedral_symmetric", "kernel_picture",
-           "load_kernel", "random_gaussian_kernel", "read_kernel_file", "shift_kernel", "validate_kernel", "write_kernel",
-           "zssr_centre"]
+__all__ = ["KERNEL_PHASES", "MAX_MAGNITUDE_RATIO", "align_kernels", "bicubic_kernel", "gaussian_taps",
+           "is_dihedral_symmetric", "kernel_picture", "load_kernel", "random_gaussian_kernel", "read_kernel_file",
+           "shift_kernel", "validate_kernel", "write_kernel", "zssr_centre"]
+
+
+#: the most a kernel's total magnitude may exceed its sum (MATLAB bicubic's negative lobes: 1.32-1.41)
+MAX_MAGNITUDE_RATIO = 2.0
 
 
 def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
@@ -42,7 +46,20 @@ def validate_kernel(kernel: np.ndarray, source: str = "kernel") -> np.ndarray:
     total = float(k.sum())
     if not total > 0:
         raise KernelError(f"{source}: the kernel's entries sum to {total:g}; a blur kernel must sum to a positive value")
-    return k / total
+    magnitude = float(np.abs(k).sum())
+    if magnitude > MAX_MAGNITUDE_RATIO * total:
+        # normalising would multiply it by magnitude / total, and its centre of mass would fly off the grid
+        # (a 13x13 PSF with its background subtracted became a 12005x12005 kernel, and the fit hung)
+        raise KernelError(f"{source}: the kernel's negative taps cancel most of its positive ones (sum {total:.3g} "
+                          f"against a total magnitude of {magnitude:.3g}); a blur kernel is mostly positive: clip its "
+                          "negative taps to 0 (a PSF measured with its background subtracted) or check the file")
+    k = k / total
+    y, x = np.mgrid[: k.shape[0], : k.shape[1]]
+    cy, cx = float((k * y).sum()), float((k * x).sum())
+    if not (0 <= cy <= k.shape[0] - 1 and 0 <= cx <= k.shape[1] - 1):
+        raise KernelError(f"{source}: the kernel's centre of mass ({cy:.1f}, {cx:.1f}) lies outside its "
+                          f"{k.shape[0]}x{k.shape[1]} grid (negative taps on one side); clip its negative taps to 0")
+    return k
 
 
 def load_kernel(path: str | Path) -> np.ndarray:

@@ -126,8 +126,8 @@ class ZSSRModel:
     # -- one forward pass ---------------------------------------------------------------------------------------
     def _check(self, img: np.ndarray) -> np.ndarray:
         m = self.metadata
-        return check_image(np.asarray(img, dtype=np.float32), channels=(m.channels,), min_side=m.min_size,
-                           needs="this model")
+        a = check_image(img, channels=(m.channels,), min_side=m.min_size, unit=True, needs="this model")
+        return np.asarray(a, dtype=np.float32)
 
     def _forward(self, chw: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(chw[None])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -113,8 +114,10 @@ class ZSSRConfig:
             raise ConfigError(f"father_placement must be 'paper' or 'released', got {self.father_placement!r}")
         if self.kernel_phase not in KERNEL_PHASES:
             raise ConfigError(f"kernel_phase must be one of {KERNEL_PHASES}, got {self.kernel_phase!r}")
-        if self.noise_std < 0:
-            raise ConfigError("noise_std must be >= 0")
+        if not self.noise_std >= 0 or not math.isfinite(self.noise_std):  # NaN passes every comparison
+            raise ConfigError(f"noise_std must be a finite number >= 0, got {self.noise_std}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed must be between 0 and 2^32 - 1, got {self.seed}")
         if self.precision not in ("fp32", "bf16", "auto"):
             raise ConfigError(f"precision must be fp32, bf16 or auto, got {self.precision!r}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):

@@ -98,7 +98,7 @@ def plan_fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.nda
     config = config or ZSSRConfig()
     k = validate_kernel(kernel) if kernel is not None else None
     config = _orientation_safe(config, k)
-    img = check_image(image, min_side=MIN_SIDE, finite=True, needs="ZSSR")
+    img = check_image(image, min_side=MIN_SIDE, finite=True, needs="ZSSR", unit=True)
     h, w = img.shape[:2]
     sy, sx = config.scale_factors[0]
     if min(h / sy, w / sx) < 2:
