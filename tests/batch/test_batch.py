@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from click.testing import CliRunner
 
 from zssr_deploy.cli import main
@@ -142,3 +143,43 @@ def test_a_decompression_bomb_is_one_failed_record_not_the_end_of_the_batch(phot
     r = run("run", exported("x2")[1], photo_folder, "-o", tmp_path / "ran")
     assert r.exit_code == 1 and "bomb.png" in r.output and "Traceback" not in r.output, r.output
     assert sorted(p.name for p in (tmp_path / "ran").glob("*.png")) == ["a.png", "b.png"]
+
+
+def _alive_in_group(pgid: int) -> list[str]:
+    """Processes of a process group that are still running (zombies, which hold nothing, left out)."""
+    alive = []
+    for stat in __import__("pathlib").Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(text[: text.rindex(")") + 1])
+    return alive
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_killed_driver_leaves_no_worker_behind(photo_folder, tmp_path, how):
+    """``kill`` (SIGTERM) or SIGKILL to the driver of a ``--jobs 2`` batch while both workers train: within a few
+    seconds no process of the batch is left (they once trained on at 100 % CPU, then blocked for good). SIGTERM
+    ends the driver as Ctrl-C does (exit 130, the manifest kept); SIGKILL cannot be caught, so each worker watches
+    its driver and ends when it is gone. Their temporary files go with them (TMPDIR is watched)."""
+    out, temp = tmp_path / "out", tmp_path / "temp"
+    temp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", "from zssr_deploy.cli import main; main()", "fit-and-run",
+                             str(photo_folder), "-o", str(out), "-r", *FAST, "--max-iters", "100000", "--jobs", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "TMPDIR": str(temp)})
+    _wait_for(out, lambda recs: sum(r["status"] == "started" for r in recs) >= 2, proc)
+    time.sleep(1.0)  # both workers in their fits
+    assert len(_alive_in_group(proc.pid)) >= 3  # the driver and its two workers
+    os.kill(proc.pid, how)
+    code = proc.wait(timeout=30)
+    assert code == (130 if how == signal.SIGTERM else -signal.SIGKILL)
+    t0 = time.monotonic()
+    while _alive_in_group(proc.pid) and time.monotonic() - t0 < 10:
+        time.sleep(0.2)
+    assert not _alive_in_group(proc.pid), _alive_in_group(proc.pid)
+    assert not list(temp.iterdir())  # no temporary file of the images in flight left behind
+    assert all(json.loads(x)["status"] in ("started", "done") for x in (out / "zssr-manifest.jsonl").read_text().splitlines())

@@ -10,7 +10,9 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -52,10 +54,30 @@ _progress_queue: Any = None
 
 
 def _init_worker(progress_queue: Any, threads: int) -> None:
-    """A worker process: its thread count pinned before torch starts, progress sent back through a queue."""
+    """A worker process: its thread count pinned before torch starts, progress sent back through a queue, and
+    a watch on its driver (:func:`_watch_driver`)."""
     global _progress_queue
     _progress_queue = progress_queue
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    signal.signal(signal.SIGTERM, _end_worker)  # the driver's terminate(): unwind, so temporary files go
+    threading.Thread(target=_watch_driver, args=(os.getppid(),), daemon=True, name="driver-watch").start()
+
+
+def _end_worker(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _watch_driver(driver: int, every: float = 0.5) -> None:
+    """End this worker once its driver is gone. A driver killed by SIGKILL (or by SIGTERM before its handler
+    ran) cleans nothing up, and its workers once trained on at 100 % CPU, then blocked for good: a worker whose
+    parent changes (re-parented to init) ends itself as the driver's SIGTERM would have (the driver's manifest
+    already says which images are unfinished)."""
+    while True:
+        time.sleep(every)
+        if os.getppid() != driver:
+            os.kill(os.getpid(), signal.SIGTERM)  # unwind the image in flight (its temporary files) ...
+            time.sleep(5.0)
+            os._exit(3)  # ... or, stuck in a long native call, end regardless
 
 
 def _in_worker(task: ImageTask) -> ImageResult:
@@ -77,7 +99,8 @@ class _Processes:
     def __init__(self, jobs: int, threads: int, on_progress: OnProgress) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.jobs, self.on_progress = jobs, on_progress
-        self.queue = ctx.Manager().Queue() if on_progress is not None else None
+        # a plain queue handed to the workers when they start: no manager process to outlive a killed driver
+        self.queue = ctx.Queue() if on_progress is not None else None
         self.pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(self.queue, threads))
         self.stop = threading.Event()
         self.relay = threading.Thread(target=self._relay, daemon=True)

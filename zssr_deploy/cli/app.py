@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -119,5 +121,16 @@ class _Group(click.Group):
 @verbosity_options
 def main() -> None:
     """Zero-Shot Super-Resolution: fit an image-specific network, then run it through ONNX Runtime."""
+    _terminate_like_interrupt()
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (``kill``, systemd, ``docker stop``, schedulers) ends a command as Ctrl-C does: a batch stops its
+    workers and keeps its manifest, instead of dying with its workers orphaned. Main thread only (signal's rule)."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
