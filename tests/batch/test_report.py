@@ -98,3 +98,26 @@ def test_an_estimated_kernel_shows_its_confidence(tmp_path):
     shown = f"estimated (recurrence, confidence {line['kernel']['confidence']:.2f})"
     assert f"<td>{shown}</td>" in dom.stdout and f'<p class="finding">{shown}</p>' in dom.stdout
     assert 'alt="kernel"' in dom.stdout and 'data-broken="0"' in dom.stdout
+
+
+def test_the_report_states_its_settings_and_shows_only_what_it_has(tmp_path, photo):
+    """Without ground truths: no Y-PSNR/SSIM columns; the settings and totals above the table (scale, iterations
+    cap, version, date, total time); one panel with its own labelled axis per training curve; an image with
+    transparency shows its upscaled alpha."""
+    (tmp_path / "in").mkdir()
+    write_image(tmp_path / "in" / "a.png", photo[:24, :24])
+    alpha = np.tile(np.linspace(0, 1, 24, dtype=np.float32), (24, 1))
+    write_image(tmp_path / "in" / "b.png", photo[30:54, 40:64], alpha=alpha)
+    report = tmp_path / "r.html"
+    r = CliRunner().invoke(main, ["fit-and-run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *FAST,
+                                  "--report", str(report)])
+    assert r.exit_code == 0, r.output
+    dom = browse(report, tmp_path, "--virtual-time-budget=5000", "--dump-dom").stdout
+    assert "Y-PSNR" not in dom and "SSIM" not in dom
+    settings = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", dom))
+    assert settings["scale"] == "x2" and settings["iterations cap"] == "20 per step"
+    assert settings["images"] == "2 done, 0 failed" and settings["total time"].endswith("s of fitting and inference")
+    assert {"zssr-deploy", "written", "kernel", "device", "inference", "seed"} <= set(settings)
+    for name in ("loss (L1), log scale", "reconstruction error (MSE), log scale", "learning rate, log scale"):
+        assert dom.count(name) == 2  # one panel per image
+    assert dom.count('alt="alpha"') == 1 and 'data-broken="0"' in dom
