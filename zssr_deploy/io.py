@@ -10,6 +10,7 @@ file unless ``overwrite=True``.
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import zlib
@@ -20,11 +21,14 @@ import cv2
 import numpy as np
 
 from .errors import ImageReadError, ImageWriteError, InvalidImageError
+from .filemeta import FileMeta, attach_meta, read_meta
 from .files import check_output_path, write_bytes_atomic
 from .imageops.guard import check_image
 
 __all__ = ["SUPPORTED_EXTENSIONS", "Image", "check_image_path", "decode_image", "encode_image", "encode_png",
            "list_images", "read_image", "write_image"]
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -39,6 +43,8 @@ class Image:
     """float32 ``HxW`` in [0, 1], or None when the file has no alpha channel."""
     bit_depth: int
     """8 or 16: the depth of the file's samples, used again when writing."""
+    meta: FileMeta | None = None
+    """The file's ICC profile, resolution, EXIF and XMP (:mod:`zssr_deploy.filemeta`), for its outputs."""
 
     @property
     def is_gray(self) -> bool:
@@ -106,7 +112,7 @@ def decode_image(data: bytes | np.ndarray, name: str) -> Image:
 
     pixels = np.ascontiguousarray(color, dtype=np.float32) / np.float32(peak)
     a = None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float32) / np.float32(peak)
-    return Image(pixels=pixels, alpha=a, bit_depth=depth)
+    return Image(pixels=pixels, alpha=a, bit_depth=depth, meta=read_meta(data.tobytes()))
 
 
 def _imdecode(data: np.ndarray, flags: int, name: str) -> np.ndarray | None:
@@ -190,6 +196,7 @@ def write_image(
     alpha: np.ndarray | None = None,
     bit_depth: int = 8,
     overwrite: bool = False,
+    meta: FileMeta | None = None,
 ) -> Path:
     """Write ``pixels`` (float ``HxWxC`` or ``HxW`` in [0, 1], RGB) atomically (see :func:`encode_image`);
     returns the path.
@@ -198,15 +205,28 @@ def write_image(
     missing or unwritable, or when the extension is not a supported image format.
     """
     p = check_image_path(path, overwrite)
-    return write_bytes_atomic(p, encode_image(pixels, p.suffix, alpha, bit_depth), overwrite, ImageWriteError)
+    return write_bytes_atomic(p, encode_image(pixels, p.suffix, alpha, bit_depth, meta), overwrite, ImageWriteError)
 
 
-def encode_image(pixels: np.ndarray, ext: str, alpha: np.ndarray | None = None, bit_depth: int = 8) -> bytes:
+def encode_image(pixels: np.ndarray, ext: str, alpha: np.ndarray | None = None, bit_depth: int = 8,
+                 meta: FileMeta | None = None) -> bytes:
     """The file bytes of ``pixels`` (float ``HxWxC`` or ``HxW`` in [0, 1], RGB) in the format of extension ``ext``.
 
     Values are clipped to [0, 1] and rounded to ``bit_depth`` (8 or 16; formats without 16-bit support get 8);
-    ``alpha`` (``HxW`` in [0, 1]) is stored beside them.
+    ``alpha`` (``HxW`` in [0, 1]) is stored beside them; ``meta`` (ICC profile, DPI, EXIF, XMP) where the format
+    holds it (:func:`~zssr_deploy.filemeta.attach_meta`).
     """
+    data = _encode(pixels, ext.lower(), alpha, bit_depth)
+    if meta is None:
+        return data
+    if ext.lower() in (".tif", ".tiff") and bit_depth == 16 and np.ndim(pixels) == 3 and np.shape(pixels)[2] == 3:
+        log.warning("a 16-bit colour TIFF keeps its pixels but not the input's ICC profile, DPI or EXIF; write PNG "
+                    "to keep both")
+        return data
+    return attach_meta(data, ext, meta)
+
+
+def _encode(pixels: np.ndarray, ext: str, alpha: np.ndarray | None, bit_depth: int) -> bytes:
     ext = ext.lower()
     arr = check_image(pixels, "pixels")
     if bit_depth not in (8, 16):

@@ -115,7 +115,8 @@ def _run(task: ImageTask, curves: _Curves) -> tuple[bytes, dict[str, Any]]:
     if r.psnr is not None:
         facts.update(psnr=round(r.psnr, 4), ssim=round(r.ssim, 5))
     alpha = upscaled_alpha(img, sr, task.config.final_scale)
-    return encode_image(sr, task.out_suffix, alpha, img.bit_depth), facts
+    meta = None if img.meta is None else img.meta.scaled(task.config.final_scale, sr.shape[:2])
+    return encode_image(sr, task.out_suffix, alpha, img.bit_depth, meta), facts
 
 
 def process_image(task: ImageTask, progress: Callable[[Progress], None] | None = None) -> ImageResult:

@@ -86,8 +86,10 @@ def upscaled_alpha(img: Image, sr: np.ndarray, scale: tuple[float, float]) -> np
 
 
 def write_with_alpha(out: Path, sr: np.ndarray, img: Image, scale: tuple[float, float], overwrite: bool) -> None:
-    """Write the SR image with ``img``'s bit depth and its alpha channel upscaled (:func:`upscaled_alpha`)."""
-    write_image(out, sr, alpha=upscaled_alpha(img, sr, scale), bit_depth=img.bit_depth, overwrite=overwrite)
+    """Write the SR image with ``img``'s bit depth, its alpha channel upscaled (:func:`upscaled_alpha`) and its
+    file's metadata (ICC profile, resolution scaled, EXIF, XMP: :mod:`zssr_deploy.filemeta`)."""
+    meta = None if img.meta is None else img.meta.scaled(scale, sr.shape[:2])
+    write_image(out, sr, alpha=upscaled_alpha(img, sr, scale), bit_depth=img.bit_depth, overwrite=overwrite, meta=meta)
 
 
 def load_pipeline_model(model_path: str | Path, inference: Inference = Inference()) -> ZSSRModel:
