@@ -27,12 +27,17 @@ def _free_port():
         return s.getsockname()[1]
 
 
+#: the live cluster's Ray client address (ray://...), set by the fixture
+CLIENT: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def ray_address():
-    port = _free_port()
+    port, client = _free_port(), _free_port()
     start = [RAY, "start", "--head", "--num-cpus", "2", "--node-ip-address", "127.0.0.1", "--port", str(port),
-             "--include-dashboard", "false", "--disable-usage-stats"]
+             "--ray-client-server-port", str(client), "--include-dashboard", "false", "--disable-usage-stats"]
     subprocess.run(start, check=True, capture_output=True, timeout=120)
+    CLIENT["address"] = f"ray://127.0.0.1:{client}"
     try:
         yield f"127.0.0.1:{port}"
     finally:
@@ -78,3 +83,32 @@ def test_a_killed_ray_worker_re_runs_its_image(ray_address, photo_folder, tmp_pa
     assert outputs(tmp_path / "ray") == outputs(tmp_path / "seq")
     recs = [json.loads(x) for x in (tmp_path / "ray" / "zssr-manifest.jsonl").read_text().splitlines()]
     assert sorted(r["image"] for r in recs if r["status"] == "done") == ["a.png", "b.png"]
+
+
+def test_a_ray_client_address_works_as_the_readme_says(ray_address, photo_folder, tmp_path):
+    """``--cluster ray://HOST:PORT`` (the README's form) through Ray's client, which the [cluster] extra installs."""
+    proc = _cli("", "fit-and-run", photo_folder, "-o", tmp_path / "out", *FAST, "--cluster", CLIENT["address"])
+    text = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 0, text[-3000:]
+    assert sorted(outputs(tmp_path / "out")) == ["a.png", "b.png"]
+
+
+@pytest.mark.parametrize("how", ["option", "client option", "RAY_ADDRESS"])
+def test_an_unreachable_cluster_is_refused_at_once(photo_folder, tmp_path, how):
+    """Nothing listens on the port: one line, exit 2, within 30 s (Ray alone retried for minutes, warning every
+    5 s), nothing written."""
+    port = _free_port()
+    args = ["fit-and-run", str(photo_folder), "-o", str(tmp_path / "out"), *FAST, "--cluster"]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    if how == "RAY_ADDRESS":
+        env["RAY_ADDRESS"] = f"127.0.0.1:{port}"
+        args.append("ray")
+    else:
+        args.append(("ray://" if how == "client option" else "") + f"127.0.0.1:{port}")
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-c", "from zssr_deploy.cli import main; main()", *args], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and time.monotonic() - t0 < 30, (r.returncode, r.stderr[-2000:])
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"nothing answers on 127.0.0.1:{port}" in lines[0], r.stderr[-2000:]
+    assert not (tmp_path / "out").exists()  # refused before the batch made its folder

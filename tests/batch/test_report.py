@@ -121,3 +121,19 @@ def test_the_report_states_its_settings_and_shows_only_what_it_has(tmp_path, pho
     for name in ("loss (L1), log scale", "reconstruction error (MSE), log scale", "learning rate, log scale"):
         assert dom.count(name) == 2  # one panel per image
     assert dom.count('alt="alpha"') == 1 and 'data-broken="0"' in dom
+
+
+def test_a_report_inside_the_output_folder_is_the_batchs_own(tmp_path, photo):
+    """``--report OUT/report.html`` with OUT not made yet is accepted (the batch makes OUT), and the same command
+    run again replaces its own report instead of refusing it; a report elsewhere keeps the no-overwrite rule."""
+    (tmp_path / "in").mkdir()
+    write_image(tmp_path / "in" / "a.png", photo[:24, :24])
+    out = tmp_path / "out"
+    cmd = ["fit-and-run", str(tmp_path / "in"), "-o", str(out), *FAST, "--report", str(out / "report.html")]
+    for _ in range(2):
+        r = CliRunner().invoke(main, cmd)
+        assert r.exit_code == 0, r.output
+        assert (out / "report.html").stat().st_size > 1000
+    (tmp_path / "elsewhere.html").write_text("mine")
+    r = CliRunner().invoke(main, [*cmd[:-1], str(tmp_path / "elsewhere.html")])
+    assert r.exit_code == 2 and "already exists" in r.output and (tmp_path / "elsewhere.html").read_text() == "mine"

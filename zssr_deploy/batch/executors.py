@@ -6,11 +6,13 @@ keeping only a few tasks in flight (a task holds its image's bytes).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import multiprocessing
 import os
 import queue
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -142,6 +144,38 @@ def _ray_task(task: ImageTask) -> ImageResult:
     return process_image(task)
 
 
+def ray_target(cluster: str) -> str:
+    """The address ``--cluster`` means: its own, or for 'ray' the ``RAY_ADDRESS`` convention, else 'auto'."""
+    return (None if cluster == "ray" else cluster) or os.environ.get("RAY_ADDRESS") or "auto"
+
+
+def check_cluster(cluster: str) -> None:
+    """Everything about ``--cluster`` that can fail before a batch is planned: Ray installed, the address
+    answering (:func:`check_ray_address`)."""
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError("--cluster ray needs Ray: pip install 'zssr-deploy[cluster]'")
+    check_ray_address(ray_target(cluster))
+
+
+def check_ray_address(address: str, timeout: float = 5.0) -> None:
+    """:class:`ConfigError` at once for a Ray address nothing answers at (Ray itself retries for minutes, with a
+    warning every 5 s), or a ``ray://`` address without Ray's client installed. 'auto' and 'local' pass."""
+    if address in ("auto", "local"):
+        return
+    if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
+        raise ConfigError(f"{address} is a Ray client address, which needs Ray's client: pip install 'ray[client]' "
+                          "(zssr-deploy[cluster] brings it)")
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"Ray address {address!r} is not HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach a Ray cluster at {address}: nothing answers on {host}:{port} within "
+                          f"{timeout:g} s ({exc.strerror or exc}); start one with 'ray start --head', or check the "
+                          "address and RAY_ADDRESS") from None
+
+
 class _Ray:
     """Each image a Ray task (retried if its worker dies); inputs and outputs travel through this driver."""
 
@@ -152,13 +186,13 @@ class _Ray:
             raise ConfigError("--cluster ray needs Ray: pip install 'zssr-deploy[cluster]'") from None
         self.ray, self.started = ray, not ray.is_initialized()
         if self.started:
-            target = None if address == "ray" else address
+            target = ray_target(address)
+            check_ray_address(target)
             try:
-                ray.init(address=target or os.environ.get("RAY_ADDRESS") or "auto", log_to_driver=False,
-                         logging_level=logging.WARNING)
+                ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError) as exc:
-                raise ConfigError(f"cannot reach a Ray cluster at {target or os.environ.get('RAY_ADDRESS') or 'auto'}: "
-                                  f"{str(exc).splitlines()[0]} (start one with 'ray start --head', or set RAY_ADDRESS)") from None
+                raise ConfigError(f"cannot reach a Ray cluster at {target}: {str(exc).splitlines()[0]} (start one with "
+                                  "'ray start --head', or set RAY_ADDRESS)") from None
         self.remote = ray.remote(_ray_task).options(num_cpus=cpus, num_gpus=gpus, max_retries=3)
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -98,8 +99,17 @@ def _batch(input_path: str, out_dir: str, cfg, inference, opts: dict[str, Any]) 
     single_only = [f"--{k.replace('_', '-')}" for k in ("save_model", "checkpoint") if opts[k]]
     if single_only:
         raise ConfigError(f"{', '.join(single_only)} apply to one image; a batch keeps its progress in its manifest")
-    if opts["report"]:
+    # a report inside the output folder is the batch's own file: written again on each run of the batch, and
+    # its folder made by the batch a moment later
+    own_report = bool(opts["report"]) and Path(opts["report"]).resolve().parent == Path(out_dir).resolve()
+    if opts["report"] and not own_report:
         check_output_path(opts["report"], opts["overwrite"], (".html", ".htm"))
+    elif own_report and Path(opts["report"]).suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"--report {opts['report']!r}: the report is an HTML page; name it .html")
+    if opts["cluster"]:
+        from ..batch.executors import check_cluster
+
+        check_cluster(opts["cluster"])  # before planning: nothing made for a cluster that cannot run it
     batch = BatchOptions(recursive=opts["recursive"], suffix=opts["suffix"], ext=opts["ext"], gt_dir=opts["gt_path"],
                          jobs=opts["jobs"], threads=opts["threads"], cluster=opts["cluster"],
                          cpus_per_task=opts["cpus_per_task"], gpus_per_task=opts["gpus_per_task"],
@@ -110,7 +120,7 @@ def _batch(input_path: str, out_dir: str, cfg, inference, opts: dict[str, Any]) 
     with BatchBars(len(plan.todo)) as bars:
         summary = run_batch(plan, BatchCallbacks(on_progress=bars.progress, on_image=bars.image_done))
     if opts["report"]:
-        say(f"report: {write_report(plan, summary.records, opts['report'], opts['overwrite'])}")
+        say(f"report: {write_report(plan, summary.records, opts['report'], opts['overwrite'] or own_report)}")
     click.echo(f"{summary.done} done, {summary.skipped} skipped (done before), {summary.failed} failed, "
                f"{summary.seconds:.1f} s; manifest: {plan.manifest.path}")
     if not summary.ok:
