@@ -49,3 +49,25 @@ def test_two_inputs_writing_one_output_are_refused(tmp_path, photo):
         output_paths(items, tmp_path / "out", ext="png")
     with pytest.raises(ConfigError, match="--ext"):
         output_paths(items, tmp_path / "out", ext="gif")
+
+
+def test_one_rule_for_symlinks_each_file_once(tmp_path, photo):
+    """A symlinked folder is followed (folders and globs alike); a link loop ends; a file reached twice (through
+    a link to it, or a folder reached twice) is taken once: 2 images give 2 inputs, not 82."""
+    import os
+
+    from zssr_deploy.batch.inputs import collect_inputs
+    from zssr_deploy.io import write_image
+
+    real = tmp_path / "elsewhere"
+    real.mkdir()
+    write_image(real / "b.png", photo[:24, :24])
+    root = tmp_path / "in"
+    root.mkdir()
+    write_image(root / "a.png", photo[:24, :24])
+    os.symlink(real, root / "linked")  # a legitimate symlinked folder
+    os.symlink(root, root / "loop")  # a loop back to the root
+    os.symlink(root / "a.png", root / "again.png")  # another name for a.png
+    for spec in (root, f"{root}/**/*.png"):
+        items = collect_inputs(spec, recursive=True).items
+        assert sorted(i.relative.as_posix() for i in items) == ["a.png", "linked/b.png"], spec

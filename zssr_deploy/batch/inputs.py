@@ -64,15 +64,41 @@ def _glob_root(spec: str) -> Path:
     return Path(*parts) if parts else Path(".")
 
 
+def _walk(root: Path) -> list[Path]:
+    """Every file under ``root``, symlinked folders followed, each real folder entered once (a link loop ends)."""
+    seen, files = set(), []
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        dirs.sort()
+        files += [Path(folder) / n for n in sorted(names)]
+    return files
+
+
+def _once(files: list[Path]) -> list[Path]:
+    """Each file once, by the file it resolves to (links to one file, a folder reached twice): the first path."""
+    seen, out = set(), []
+    for f in files:
+        real = f.resolve()
+        if real not in seen and f.is_file():
+            seen.add(real)
+            out.append(f)
+    return out
+
+
 def _candidates(spec: str, recursive: bool) -> tuple[Path, list[Path]]:
+    """The files ``spec`` names. One rule for folders and globs: symlinks are followed (files and folders), and
+    each file is taken once, by its resolved path."""
     path = Path(spec)
     if path.is_file():
         return path.parent, [path]
     if path.is_dir():
-        found = path.rglob("*") if recursive else path.iterdir()
-        return path, [p for p in found if p.is_file()]
+        return path, _once(_walk(path) if recursive else sorted(path.iterdir()))
     if _has_glob(spec):
-        return _glob_root(spec), [Path(p) for p in glob.glob(spec, recursive=recursive) if Path(p).is_file()]
+        return _glob_root(spec), _once(sorted(Path(p) for p in glob.glob(spec, recursive=recursive)))
     raise ImageReadError(f"{spec!r} does not exist (give an image file, a folder or a quoted glob)")
 
 

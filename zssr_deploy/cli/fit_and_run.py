@@ -14,7 +14,8 @@ from .console import BatchBars, ProgressBars, kernel_finding, say
 from .options import config_from, fit_options, kernel_from
 
 _batch_options = options(
-    click.option("-r", "--recursive", is_flag=True, help="Batch: take sub-folders too (and '**' in a glob)."),
+    click.option("-r", "--recursive", is_flag=True,
+                 help="Batch: take sub-folders too (and '**' in a glob); symlinks are followed, each file taken once."),
     click.option("--suffix", default=None,
                  help="Batch: added to each output's name [default: none; _x<scale> when -o is the input folder]."),
     click.option("--ext", type=click.Choice(["keep", "png", "tif"]), default="keep", show_default=True,
