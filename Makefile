@@ -23,11 +23,15 @@ demo: $(STAMP)
 # The report tests open pages in a real browser: Debian's Chromium, installed here when missing.
 browser:
 	@command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "make test: installing Debian's chromium with apt-get (needs root or sudo) for the report tests"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The tests' temporary files go to a folder of their own, removed afterwards (nothing left in /tmp).
 test: $(STAMP) browser
 	$(BIN)/ruff check zssr_deploy tests benchmarks
-	$(BIN)/python -m pytest -q
+	@tmp=$$(mktemp -d /tmp/zt.XXXXXX); \
+	  TMPDIR=$$tmp RAY_TMPDIR=$$tmp $(BIN)/python -m pytest -q --basetemp=$$tmp/pytest; status=$$?; \
+	  rm -rf $$tmp; exit $$status
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache

@@ -30,6 +30,10 @@ __all__ = ["SUPPORTED_EXTENSIONS", "Image", "check_image_path", "decode_image", 
 
 log = logging.getLogger(__name__)
 
+# OpenCV's own log lines ("[ERROR:0@4.262] global grfmt_png.cpp:297 readHeader ...") would reach stderr beside
+# this module's one-line errors, which say what they mean
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
 SUPPORTED_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 

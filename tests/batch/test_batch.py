@@ -183,3 +183,15 @@ def test_a_killed_driver_leaves_no_worker_behind(photo_folder, tmp_path, how):
     assert not _alive_in_group(proc.pid), _alive_in_group(proc.pid)
     assert not list(temp.iterdir())  # no temporary file of the images in flight left behind
     assert all(json.loads(x)["status"] in ("started", "done") for x in (out / "zssr-manifest.jsonl").read_text().splitlines())
+
+
+def test_a_failed_image_is_said_once_and_opencv_stays_quiet(photo_folder, tmp_path):
+    """A corrupt PNG in a batch: one line names it (not a warning and then the progress line), and OpenCV's own
+    log lines ("[ERROR:0@4.2] global grfmt_png.cpp ...", written straight to the stderr descriptor) are gone."""
+    (photo_folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    r = subprocess.run([sys.executable, "-c", "from zssr_deploy.cli import main; main()", "fit-and-run", str(photo_folder),
+                        "-o", str(tmp_path / "out"), *FAST], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr[-2000:]
+    text = r.stdout + r.stderr
+    assert sum("broken.png" in line for line in text.splitlines()) == 1, text
+    assert "[ERROR" not in text and "[ WARN" not in text and "grfmt" not in text, text

@@ -198,7 +198,7 @@ def run_batch(plan: BatchPlan, callbacks: BatchCallbacks = BatchCallbacks()) -> 
             plan.manifest.append(rec)
             summary.done += rec.status == "done"
             if rec.status == "failed":
-                log.warning("%s failed: %s", rec.image, rec.error)
+                log.info("%s failed: %s", rec.image, rec.error)  # the caller's on_image reports it (the CLI: once)
             if callbacks.on_image is not None:
                 callbacks.on_image(rec)
     summary.seconds = time.perf_counter() - t0
