@@ -128,3 +128,22 @@ def test_evaluate_resume_refuses_other_runs_and_bad_files(tmp_path, photo):
     r = CliRunner().invoke(main, ["evaluate", str(d), "--json", str(bad), "--resume"])
     assert r.exit_code == 2 and "not a results JSON" in r.output and "Traceback" not in r.output
     assert bad.read_text() == "{not json"
+
+
+def test_fit_and_run_help_is_grouped_and_every_option_has_a_line():
+    """Headings in the order a user decides (input/output, kernel, training, device, inference, batch); every
+    option under one of them with a help line; --kernel's three meanings told apart."""
+    from click.testing import CliRunner
+
+    from zssr_deploy.cli import main
+    from zssr_deploy.cli.fit_and_run import fit_and_run
+
+    text = CliRunner().invoke(main, ["fit-and-run", "--help"], terminal_width=200).output
+    headings = [line[:-1] for line in text.splitlines() if line and not line.startswith(" ") and line.endswith(":")]
+    assert headings == ["Input and output", "Kernel", "Training", "Device", "Inference",
+                        "Batch (a folder or glob INPUT) and cluster", "Other"]
+    grouped = {n for _, names in fit_and_run.sections for n in names}
+    for p in fit_and_run.params:
+        if isinstance(p, __import__("click").Option) and p.name not in ("quiet", "verbose"):
+            assert p.name in grouped and p.help, p.name
+    assert "FILE: a known kernel" in text and "'estimate': estimated from INPUT" in text and "omitted: MATLAB" in text

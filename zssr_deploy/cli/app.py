@@ -108,6 +108,23 @@ verbosity_options = options(
 )
 
 
+class SectionedCommand(click.Command):
+    """A command whose ``--help`` lists its options under headings (``sections``: heading -> parameter names);
+    options no heading names come last, under "Other"."""
+
+    sections: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)}
+        shown: set[str] = set()
+        for heading, names in (*self.sections, ("Other", tuple(records))):
+            rows = [records[n] for n in names if n in records and n not in shown and records[n] is not None]
+            shown.update(names)
+            if rows:
+                with formatter.section(heading):
+                    formatter.write_dl(rows)  # type: ignore[arg-type]
+
+
 class _Group(click.Group):
     """Gives every subcommand the -v/-q options too."""
 

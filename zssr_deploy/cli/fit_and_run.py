@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
-from .app import PROVIDERS, main, options, user_errors
+from .app import PROVIDERS, SectionedCommand, main, options, user_errors
 from .console import BatchBars, ProgressBars, kernel_finding, say
 from .options import config_from, fit_options, kernel_from
 
@@ -32,7 +32,7 @@ _batch_options = options(
 )
 
 
-@main.command("fit-and-run")
+@main.command("fit-and-run", cls=SectionedCommand)
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Output image path; for a folder or glob INPUT, an output folder (its tree mirrors INPUT's).")
@@ -61,6 +61,18 @@ def fit_and_run(input_path: str, output: str, **opts: Any) -> None:
         _batch(input_path, output, cfg, inference, opts)
     else:
         _single(input_path, output, cfg, inference, opts)
+
+
+fit_and_run.sections = (  # type: ignore[attr-defined]
+    ("Input and output", ("output", "scale", "gt_path", "save_model", "overwrite")),
+    ("Kernel", ("kernel_path", "kernel_estimator", "kernel_iters", "kernel_phase")),
+    ("Training", ("preset", "steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "no_ensemble",
+                  "noise_std", "crop_size", "precision", "checkpoint")),
+    ("Device", ("device", "gpu", "threads")),
+    ("Inference", ("engine", "provider", "tile")),
+    ("Batch (a folder or glob INPUT) and cluster", ("recursive", "suffix", "ext", "jobs", "report", "cluster",
+                                                     "cpus_per_task", "gpus_per_task")),
+)
 
 
 def _single(input_path: str, output: str, cfg, inference, opts: dict[str, Any]) -> None:

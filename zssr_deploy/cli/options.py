@@ -62,8 +62,9 @@ fit_options = _options(
     click.option("--preset", type=click.Choice(sorted(PRESETS)), default="ideal", show_default=True,
                  help="Released-code configuration to start from."),
     click.option("--kernel", "kernel_path", type=click.Path(dir_okay=False), default=None,
-                 help="Blur kernel of the LR image (.mat with Kernel/kernel, .npy, .txt, .csv), or 'estimate' to "
-                      "estimate it from INPUT first (--kernel-estimator; docs/benchmarks/blind.md)."),
+                 help="The LR image's blur kernel. FILE: a known kernel (.mat with Kernel/kernel, .npy, .txt, .csv); "
+                      "'estimate': estimated from INPUT first (--kernel-estimator; docs/benchmarks/blind.md); "
+                      "omitted: MATLAB bicubic assumed."),
     kernel_estimation_options,
     training_options,
     click.option("--no-ensemble", is_flag=True, help="Turn off the 8-way geometric self-ensemble."),
