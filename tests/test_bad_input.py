@@ -64,6 +64,9 @@ CASES = [
     ("fit-and-run {d}/ok.png -o {d}/o.png --overwrite -o {d}/ok.png", "is the input"),
     ("fit-and-run {d}/ok.png -o {d}/o.xyz", "o.xyz"),
     ("fit-and-run {d}/ok.png -o {d}/nofolder/o.png", "nofolder"),
+    ("fit-and-run {d}/ok.png -o /proc/o.png", "does not take new files"),
+    ("fit-and-run {d}/ok.png -o {d}/o.png --steps a;b", "--steps"),
+    ("fit {d}/ok.png -o /proc/m.onnx", "does not take new files"),
     # fit-and-run: settings
     ("fit-and-run {d}/ok.png -o {d}/o.png --seed -1", "--seed"),
     ("fit-and-run {d}/ok.png -o {d}/o.png --noise-std nan", "--noise-std"),

@@ -31,7 +31,19 @@ def check_output_path(path: str | os.PathLike[str], overwrite: bool, extensions:
         raise error(f"output folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK):
         raise error(f"output folder {str(folder)!r} is not writable")
+    _probe(folder, error)
     return p
+
+
+def _probe(folder: Path, error: type[ZSSRError]) -> None:
+    """Create and remove a temporary file where the output will go: os.access says yes to root in /proc and
+    /sys, and to read-only mounts, where the write would fail only after the fit."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".zssr-probe.", suffix=".tmp", dir=str(folder))
+    except OSError as exc:
+        raise error(f"output folder {str(folder)!r} does not take new files ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(name)
 
 
 def check_model_path(path: str | os.PathLike[str], overwrite: bool) -> Path:

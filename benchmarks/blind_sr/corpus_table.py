@@ -6,7 +6,8 @@ against the fit's.
     python benchmarks/blind_sr/corpus_table.py benchmarks/results/corpus_design/corpus_design_x2 --seeds 11 12 \\
         --rows estimate narrowed [--kept-by benchmarks/results/corpus_design/kernels_design_x2_s{seed}_recurrence.json]
 
-Results files are ``PREFIX_s{seed}_{row}.json`` (``zssr-deploy evaluate --json``). ``--kept-by``: a kernel-only
+Results files are ``PREFIX_s{seed}_{row}.json`` (``zssr-deploy evaluate --json``) and their ``_partN`` siblings.
+``--kept-by``: a kernel-only
 run (``kernel_estimation.py``) of the same rule for rejection; an estimate row missing where that run kept the
 bicubic assumption is the "none" row (the fit is the same: no kernel), so it need not be fitted again.
 """
@@ -19,9 +20,12 @@ from pathlib import Path
 
 
 def _scores(path: Path) -> dict[str, dict]:
-    if not path.exists():
-        return {}
-    return {i["name"]: i for i in json.loads(path.read_text())["images"]}
+    """The images of a results file and of its ``_partN`` siblings (a second runner working from the other end)."""
+    found: dict[str, dict] = {}
+    for p in [path, *sorted(path.parent.glob(f"{path.stem}_part*.json"))]:
+        if p.exists():
+            found.update({i["name"]: i for i in json.loads(p.read_text())["images"]})
+    return found
 
 
 def main() -> None:

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 _NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "tensorrt")
+#: more tiles than this: a warning that the run takes long
+MANY_TILES = 100
 
 
 def _ort():
@@ -173,6 +175,9 @@ class ZSSRModel:
         m = self.metadata
         h, w = a.shape[:2]
         plan = plan_tiles((h, w), tile, m.halo, m.scale, m.align, m.min_size, m.static_shape)
+        if len(plan) > MANY_TILES:  # a gigapixel scan is accepted, but the user should know what it costs
+            log.warning("a %dx%d image: %d tiles of %d LR pixels on %s; this takes long (minutes to hours on a CPU)",
+                        h, w, len(plan), tile, self.providers[0])
         oh, ow = m.output_size(h, w)
         out = np.empty((oh, ow, m.channels), np.float32)
         chw = a.transpose(2, 0, 1)

@@ -212,7 +212,10 @@ def parse_schedule(steps: str | None, bp_iters: str | None, base_change: str | N
     """
     out: dict[str, object] = {}
     if steps:
-        sched = tuple(parse_scale(part) for part in steps.split(";") if part.strip())
+        try:
+            sched = tuple(parse_scale(part) for part in steps.split(";") if part.strip())
+        except (ScaleError, ConfigError) as exc:
+            raise ConfigError(f"--steps {steps!r}: {exc} (steps are 'SY,SX;SY,SX;...', e.g. '2;4')") from None
         if not sched or sched[-1] != tuple(final_scale):
             raise ConfigError(f"--steps: the last step must equal the final scale {final_scale[0]:g},{final_scale[1]:g}")
         out.update(scale_factors=sched, back_projection_iters=(10,) * len(sched), base_change_scales=())
