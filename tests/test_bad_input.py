@@ -45,6 +45,11 @@ def world(tmp_path_factory, exported):
     np.save(d / "zero.npy", np.zeros((5, 5)))
     np.save(d / "huge.npy", np.ones((200, 200)))
     (d / "kernel.txt").write_text("1 2\n3")
+    for folder in ("lrbad", "lrk"):
+        (d / folder).mkdir()
+    write_image(d / "lrbad" / "a.png", img[:20, :20])  # not the 32x32 its 64x64 HR image needs at x2
+    write_image(d / "lrk" / "a.png", img[:32, :32])
+    np.save(d / "lrk" / "a.kernel.npy", k)  # the negative-tap PSF as its "true" kernel
     (d / "bad.onnx").write_bytes(b"garbage")
     (d / "empty.onnx").write_bytes(b"")
     _, model = exported("x2")
@@ -111,6 +116,8 @@ CASES = [
     ("run {m} {d}/ok.png -o {d}/o.png --provider tensorrt", "tensorrt"),
     ("run {m} {d}/ok.png -o {d}/o.png --gpu 9", "GPU 9 does not exist"),
     ("run {m} {d}/ok.png -o {d}/o.png --threads 0", "threads"),
+    ("run {m} {d}/hr -o /proc/out", "does not take new files"),
+    ("run {m} {d}/hr -o {d}/ok.png", "is a file"),
     # estimate-kernel
     ("estimate-kernel {d}/ok.png -o {d}/k.npy --scale 0.01", "factors above 1"),
     ("estimate-kernel {d}/ok.png -o {d}/k.npy --scale 100", "up to 8"),
@@ -131,6 +138,8 @@ CASES = [
     ("evaluate {d}/hr --resume", "--json"),
     ("evaluate {d}/hr --baseline {d}/notes.txt", "not a results JSON"),
     ("evaluate {d}/missing", "missing"),
+    ("evaluate {d}/hr --lr {d}/lrbad --upscaler zssr --json {d}/r.json", "the LR image is 20x20x3"),
+    ("evaluate {d}/hr --lr {d}/lrk --upscaler zssr --kernel true --json {d}/r.json", "negative taps"),
 ]
 
 

@@ -182,6 +182,16 @@ class ZSSRUpscaler:
         return result.output
 
 
+def _check_lr_sizes(files: list[Path], lr_dir: Path, scale: int) -> None:
+    """Every LR image the size its HR image cropped to ``scale`` needs, checked before the first fit (a wrong
+    one once failed only when its turn came, hours into a run)."""
+    for f in files:
+        hr, lr = read_image(f).pixels.shape, read_image(lr_dir / f"{f.stem}.png").pixels.shape
+        if lr[:2] != (hr[0] // scale, hr[1] // scale) or lr[2] != hr[2]:
+            raise InvalidImageError(f"{f.stem}: the LR image is {lr[1]}x{lr[0]}x{lr[2]}, but its HR image cropped to "
+                                    f"x{scale} needs {hr[1] // scale}x{hr[0] // scale}x{hr[2]}")
+
+
 class FolderEvaluation:
     """A resumable evaluation of a folder: what is already scored, what is left, and the run itself.
 
@@ -202,6 +212,8 @@ class FolderEvaluation:
                                      "make it with 'zssr-deploy degrade'")
         self.result, self.todo = start_run(files, scale, method, protocol, settings, results.path, results.resume,
                                            results.overwrite)
+        if self.lr_dir is not None:
+            _check_lr_sizes(self.todo, self.lr_dir, scale)
         self.resumed = results.resume and len(self.todo) < len(files)
         self.json_path, self.resume, self.overwrite = results.path, results.resume, results.overwrite
 

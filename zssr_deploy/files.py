@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import OutputError, ZSSRError
 
-__all__ = ["check_model_path", "check_output_path", "write_bytes_atomic"]
+__all__ = ["check_model_path", "check_output_folder", "check_output_path", "write_bytes_atomic"]
 
 
 def check_output_path(path: str | os.PathLike[str], overwrite: bool, extensions: tuple[str, ...] | None = None,
@@ -33,6 +33,19 @@ def check_output_path(path: str | os.PathLike[str], overwrite: bool, extensions:
         raise error(f"output folder {str(folder)!r} is not writable")
     _probe(folder, error)
     return p
+
+
+def check_output_folder(folder: str | os.PathLike[str], error: type[ZSSRError] = OutputError) -> Path:
+    """An output folder that exists and takes new files, or that can be made where its nearest existing parent
+    takes new files (the batch makes it): checked before the first image."""
+    f = Path(folder)
+    if f.exists() and not f.is_dir():
+        raise error(f"output folder {str(f)!r} is a file")
+    parent = f
+    while not parent.exists():
+        parent = parent.parent
+    _probe(parent, error)
+    return f
 
 
 def _probe(folder: Path, error: type[ZSSRError]) -> None:

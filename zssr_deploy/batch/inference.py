@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OutputError, ZSSRError
+from ..files import check_output_folder
 from ..runtime.run import Inference, load_pipeline_model, run_loaded
 from .inputs import BatchInputs, collect_inputs, output_paths
 
@@ -39,6 +40,7 @@ def run_model_batch(model_path: str | os.PathLike[str], input_spec: str | os.Pat
     GPU); returns the inputs and each outcome."""
     inputs = collect_inputs(input_spec, recursive)
     outputs = output_paths(inputs.items, out_dir, suffix, ext)
+    check_output_folder(out_dir)
     _check_outputs(outputs, overwrite)
     model = load_pipeline_model(model_path, inference)
     done = []

@@ -119,6 +119,10 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
     if run.resumed:
         click.echo(f"resuming {json_out}: {len(run.result.images)} image(s) already scored, {len(run.todo)} to go", err=True)
 
+    if cfg is not None and opts["kernel"] == "true":  # every true kernel read and checked before the first fit
+        for f in run.todo:
+            kernels_for(opts["lr_dir"], f.stem, opts["kernel"], estimation)
+
     def make(name, ckpt):
         if cfg is None:
             return bicubic_upscaler
