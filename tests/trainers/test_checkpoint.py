@@ -75,3 +75,22 @@ def test_one_jump_fit_writes_no_checkpoint(lr, tmp_path):
     fit(lr, CFG.replace(scale_factors=((2.0, 2.0),), back_projection_iters=(1,), base_change_scales=()),
         checkpoint=ckpt)
     assert not ckpt.exists()
+
+
+def test_the_gpu_index_stays_out_of_the_fingerprints():
+    """Which GPU ran a fit does not change it: a checkpoint or a batch manifest made on cuda:1 resumes on cuda:0;
+    another device kind (cpu) or any other setting still changes the fingerprint."""
+    import numpy as np
+
+    from zssr_deploy.batch.runner import _settings
+    from zssr_deploy.blind.config import KernelSource
+    from zssr_deploy.runtime.run import Inference
+    from zssr_deploy.trainers.checkpoint import fingerprint
+    from zssr_deploy.trainers.config import ZSSRConfig
+
+    img = np.zeros((16, 16, 3), np.float32)
+    one, zero, cpu = (ZSSRConfig(device=d) for d in ("cuda:1", "cuda:0", "cpu"))
+    assert fingerprint(img, one, None) == fingerprint(img, zero, None) != fingerprint(img, cpu, None)
+    assert fingerprint(img, one, None) != fingerprint(img, one.replace(seed=1), None)
+    assert _settings(one, Inference(), KernelSource()) == _settings(zero, Inference(), KernelSource())
+    assert _settings(one, Inference(), KernelSource()) != _settings(cpu, Inference(), KernelSource())

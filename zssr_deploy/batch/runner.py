@@ -84,7 +84,7 @@ class BatchSummary:
 
 def _settings(config: ZSSRConfig, inference: Inference, kernel: KernelSource) -> dict[str, Any]:
     """Everything that changes an output (not threads, jobs or where it runs)."""
-    return {"config": dataclasses.asdict(config), "engine": inference.engine, "tile": inference.tile,
+    return {"config": dataclasses.asdict(config.portable()), "engine": inference.engine, "tile": inference.tile,
             "kernel": kernel.identity(), "version": __version__}
 
 

@@ -40,7 +40,7 @@ def fingerprint(image: np.ndarray, config: ZSSRConfig, kernel: np.ndarray | None
         k = np.ascontiguousarray(kernel, dtype=np.float64)
         h.update(repr(k.shape).encode())
         h.update(k.tobytes())
-    h.update(repr(config).encode())  # the dataclass repr lists every field
+    h.update(repr(config.portable()).encode())  # the dataclass repr lists every field (the GPU index aside)
     h.update(__version__.encode())
     return h.hexdigest()
 

@@ -123,6 +123,11 @@ class ZSSRConfig:
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
+    def portable(self) -> ZSSRConfig:
+        """These settings without the GPU index (``cuda:1`` -> ``cuda``): which GPU of a machine ran a fit does not
+        change its result, so fingerprints (checkpoints, batch manifests) leave it out and a resume may move."""
+        return replace(self, device="cuda") if self.device.startswith("cuda:") else self
+
     @property
     def base_change_steps(self) -> tuple[int, ...]:
         """Indices of the steps after which the output becomes the new input: each of ``base_change_scales``,
