@@ -16,7 +16,7 @@ import struct
 import zlib
 from dataclasses import dataclass, replace
 
-__all__ = ["FileMeta", "attach_meta", "read_meta"]
+__all__ = ["FileMeta", "attach_meta", "png_chunk", "read_meta"]
 
 log = logging.getLogger(__name__)
 
@@ -104,20 +104,21 @@ def attach_meta(encoded: bytes, ext: str, meta: FileMeta) -> bytes:
     return encoded
 
 
-def _chunk(kind: bytes, body: bytes) -> bytes:
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC."""
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
 
 def _png(data: bytes, meta: FileMeta) -> bytes:
     chunks = []
     if meta.icc:
-        chunks.append(_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(meta.icc)))
+        chunks.append(png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(meta.icc)))
     if meta.dpi:  # pixels per metre
-        chunks.append(_chunk(b"pHYs", struct.pack(">IIB", round(meta.dpi[0] / 0.0254), round(meta.dpi[1] / 0.0254), 1)))
+        chunks.append(png_chunk(b"pHYs", struct.pack(">IIB", round(meta.dpi[0] / 0.0254), round(meta.dpi[1] / 0.0254), 1)))
     if meta.exif:
-        chunks.append(_chunk(b"eXIf", meta.exif))
+        chunks.append(png_chunk(b"eXIf", meta.exif))
     if meta.xmp:
-        chunks.append(_chunk(b"iTXt", _XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + meta.xmp))
+        chunks.append(png_chunk(b"iTXt", _XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + meta.xmp))
     end = 8 + 25  # signature, then IHDR (13 bytes of data + length, type, CRC)
     return data[:end] + b"".join(chunks) + data[end:]
 

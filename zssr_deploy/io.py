@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from .errors import ImageReadError, ImageWriteError, InvalidImageError
-from .filemeta import FileMeta, attach_meta, read_meta
+from .filemeta import FileMeta, attach_meta, png_chunk, read_meta
 from .files import check_output_path, write_bytes_atomic
 from .imageops.guard import check_image
 
@@ -169,12 +169,9 @@ def _encode_gray_alpha_png(gray: np.ndarray, alpha: np.ndarray) -> bytes:
     pairs = np.stack([gray, alpha], axis=-1).astype(">u2" if depth == 16 else np.uint8).reshape(h, -1)
     scanlines = np.concatenate([np.zeros((h, 1), np.uint8), pairs.view(np.uint8).reshape(h, -1)], axis=1)
 
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
     header = struct.pack(">IIBBBBB", w, h, depth, 4, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 6))
-            + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 6))
+            + png_chunk(b"IEND", b""))
 
 
 def _needs_orientation(data: np.ndarray) -> bool:

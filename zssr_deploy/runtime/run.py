@@ -68,14 +68,7 @@ def onnx_inference(model: ZSSRModel, lr: np.ndarray, tile: int | None, tiles: Ti
     """A pipeline model applied to ``lr`` (float32 ``HxWxC`` in [0, 1]): tiles of ``tile`` LR pixels, or with
     None as the provider's memory and cuDNN's tensor limit allow (:meth:`ZSSRModel.auto_tile`); a tile below the
     model's halo is a :class:`ConfigError`. Returns float32 ``ceil(H*sy) x ceil(W*sx) x C``."""
-    if tile is None and not model.metadata.static_shape:
-        tile = model.auto_tile(lr.shape[:2])
-    if tile:
-        return model.run_tiled(lr, tile, tiles)
-    out = model.run(lr)
-    if tiles is not None:
-        tiles(1, 1)  # the whole image is one tile: the display shows the inference phase all the same
-    return out
+    return model.run_tiled(lr, tile, tiles) if tile else model.run(lr, tiles)  # run() sizes the tiles itself
 
 
 def upscaled_alpha(img: Image, sr: np.ndarray, scale: tuple[float, float]) -> np.ndarray | None:

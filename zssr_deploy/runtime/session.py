@@ -156,15 +156,19 @@ class ZSSRModel:
                      hw[1], side, m.largest_tensor, free)
         return side
 
-    def run(self, img: np.ndarray) -> np.ndarray:
-        """The whole image, in one pass where it fits (:meth:`auto_tile`), else tiled (the same pixels)."""
+    def run(self, img: np.ndarray, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """The whole image, in one pass where it fits (:meth:`auto_tile`), else tiled (the same pixels);
+        ``progress(done, total)`` after each tile (one pass: ``(1, 1)``)."""
         a = self._check(img)
         if self.metadata.static_shape and tuple(a.shape[:2]) != tuple(self.metadata.static_shape):
-            return self.run_tiled(a, tile=min(self.metadata.static_shape) - 2 * self.metadata.halo)
+            return self.run_tiled(a, min(self.metadata.static_shape) - 2 * self.metadata.halo, progress)
         tile = None if self.metadata.static_shape else self.auto_tile(a.shape[:2])
         if tile is not None:
-            return self.run_tiled(a, tile)
-        return self._forward(a.transpose(2, 0, 1)).transpose(1, 2, 0)
+            return self.run_tiled(a, tile, progress)
+        out = self._forward(a.transpose(2, 0, 1)).transpose(1, 2, 0)
+        if progress is not None:
+            progress(1, 1)  # the whole image is one tile: a display shows the inference phase all the same
+        return out
 
     def run_tiled(self, img: np.ndarray, tile: int, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Tiles of ``tile`` LR pixels with the metadata's halo of context; equals :meth:`run` within 1e-6.
