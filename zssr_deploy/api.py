@@ -215,6 +215,55 @@ def _preflight(image: np.ndarray, config: ZSSRConfig, gt: np.ndarray | None, inf
                               "the ground truth of this input at this scale")
 
 
+@dataclass(frozen=True)
+class PreparedFit:
+    """An image checked, its kernel found and its fit planned (:func:`prepare_array`): what
+    :func:`finish_array` needs once the fit (lone or packed) is over."""
+
+    plan: FitPlan
+    finding: KernelFinding | None
+    """How the kernel was estimated (None: assumed bicubic or given)."""
+    gt: np.ndarray | None
+    """The ground truth to score the output against."""
+    phases: Phases
+
+
+def prepare_array(image: np.ndarray, config: ZSSRConfig | None = None, *, kernel: KernelSource = KernelSource(),
+                  gt: np.ndarray | None = None, save_model: str | Path | None = None, inference: Inference = Inference(),
+                  overwrite: bool = False, callbacks: Callbacks = Callbacks(), phases: Phases | None = None) -> PreparedFit:
+    """Everything :func:`upscale_array` does before training (arguments as there): the checks, the kernel."""
+    from .trainers.config import ZSSRConfig
+
+    phases, config = phases or Phases(callbacks.phase), config or ZSSRConfig()
+    _preflight(image, config, gt, inference, save_model, overwrite)
+    plan, finding = _plan(image, config, kernel, callbacks.kernel, phases)
+    if inference.tile is not None and inference.engine == "onnx" and inference.tile < plan.final_halo:
+        raise ConfigError(f"tile {inference.tile} is smaller than the model's halo of {plan.final_halo} LR pixels: "
+                          f"use --tile {plan.final_halo} or more")
+    return PreparedFit(plan, finding, gt, phases)
+
+
+def finish_array(prepared: PreparedFit, result: FitResult, *, save_model: str | Path | None = None,
+                 inference: Inference = Inference(), callbacks: Callbacks = Callbacks()) -> tuple[np.ndarray, FitAndRunReport]:
+    """Everything :func:`upscale_array` does after training: the final image (exported and run, or the fit's
+    own output), its scores and the report. ``result`` comes from a fit with ``final_inference`` as
+    :func:`wants_final_inference` says."""
+    plan, finding, gt, phases = prepared.plan, prepared.finding, prepared.gt, prepared.phases
+    sr, providers, cached = _final_image(result, plan.config, inference, save_model, callbacks.tiles, finding, phases)
+    psnr, ssim = score_output(sr, gt, int(round(max(plan.config.final_scale)))) if gt is not None else (None, None)
+    return sr, FitAndRunReport(
+        model_path=Path(save_model) if save_model is not None and inference.engine == "onnx" else None,
+        providers=providers, iterations=[s.iterations for s in result.steps],
+        learning_rate_drops=[s.learning_rate_drops for s in result.steps], seconds=result.seconds, device=result.device,
+        precision=result.precision, psnr=psnr, ssim=ssim, kernel=finding, kernel_used=plan.kernel, phases=phases.seconds,
+        wall_seconds=phases.wall(), export_cached=cached)
+
+
+def wants_final_inference(inference: Inference) -> bool:
+    """Whether the fit itself runs the last pipeline (the torch engine) or leaves it to ONNX Runtime."""
+    return inference.engine == "torch"
+
+
 def upscale_array(image: np.ndarray, config: ZSSRConfig | None = None, *, kernel: KernelSource = KernelSource(),
                   gt: np.ndarray | None = None, save_model: str | Path | None = None, inference: Inference = Inference(),
                   overwrite: bool = False, checkpoint: str | Path | None = None, callbacks: Callbacks = Callbacks(),
@@ -226,26 +275,14 @@ def upscale_array(image: np.ndarray, config: ZSSRConfig | None = None, *, kernel
     ``gt``: the ground truth of the output's size, scored (Y-PSNR, SSIM). ``checkpoint``: a file for the training
     state between gradual steps (an existing one is resumed from); the caller removes it once the result is safe.
     """
-    from .trainers.config import ZSSRConfig
     from .trainers.fitting import run_fit
 
-    phases, config = phases or Phases(callbacks.phase), config or ZSSRConfig()
-    _preflight(image, config, gt, inference, save_model, overwrite)
-    plan, finding = _plan(image, config, kernel, callbacks.kernel, phases)
-    if inference.tile is not None and inference.engine == "onnx" and inference.tile < plan.final_halo:
-        raise ConfigError(f"tile {inference.tile} is smaller than the model's halo of {plan.final_halo} LR pixels: "
-                          f"use --tile {plan.final_halo} or more")
-    with phases("training"):
-        result = run_fit(plan, callbacks.progress, final_inference=inference.engine == "torch", checkpoint=checkpoint,
-                         on_step=callbacks.on_step)
-    sr, providers, cached = _final_image(result, plan.config, inference, save_model, callbacks.tiles, finding, phases)
-    psnr, ssim = score_output(sr, gt, int(round(max(plan.config.final_scale)))) if gt is not None else (None, None)
-    return sr, FitAndRunReport(
-        model_path=Path(save_model) if save_model is not None and inference.engine == "onnx" else None,
-        providers=providers, iterations=[s.iterations for s in result.steps],
-        learning_rate_drops=[s.learning_rate_drops for s in result.steps], seconds=result.seconds, device=result.device,
-        precision=result.precision, psnr=psnr, ssim=ssim, kernel=finding, kernel_used=plan.kernel, phases=phases.seconds,
-        wall_seconds=phases.wall(), export_cached=cached)
+    prepared = prepare_array(image, config, kernel=kernel, gt=gt, save_model=save_model, inference=inference,
+                             overwrite=overwrite, callbacks=callbacks, phases=phases)
+    with prepared.phases("training"):
+        result = run_fit(prepared.plan, callbacks.progress, final_inference=wants_final_inference(inference),
+                         checkpoint=checkpoint, on_step=callbacks.on_step)
+    return finish_array(prepared, result, save_model=save_model, inference=inference, callbacks=callbacks)
 
 
 def upscale_image(input_path: str | Path, output_path: str | Path, config: ZSSRConfig | None = None, *,

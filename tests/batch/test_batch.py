@@ -195,3 +195,33 @@ def test_a_failed_image_is_said_once_and_opencv_stays_quiet(photo_folder, tmp_pa
     text = r.stdout + r.stderr
     assert sum("broken.png" in line for line in text.splitlines()) == 1, text
     assert "[ERROR" not in text and "[ WARN" not in text and "grfmt" not in text, text
+
+
+def test_a_packed_batch_gives_the_lone_fits_pixels_with_its_manifest_and_resume(photo_folder, tmp_path):
+    """``--pack 3`` fits the three images together (shared grouped convolutions): same pixels as one at a time to
+    within one 8-bit level (the float outputs agree to 1e-4, tests/trainers/test_packed.py), same iteration
+    records; a bad image fails alone before the pack trains; a re-run skips all; the ONNX engine path too."""
+    (photo_folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    assert run("fit-and-run", photo_folder, "-o", tmp_path / "one", "-r", *FAST).exit_code == 1
+    r = run("fit-and-run", photo_folder, "-o", tmp_path / "pack", "-r", *FAST, "--pack", "4")
+    assert r.exit_code == 1 and "3 done, 0 skipped (done before), 1 failed" in r.output, r.output
+    lone, packed = outputs(tmp_path / "one"), outputs(tmp_path / "pack")
+    assert sorted(packed) == sorted(lone) == ["a.png", "b.png", "sub/c.png"]
+    for name in lone:
+        a = read_image(tmp_path / "one" / name).pixels
+        b = read_image(tmp_path / "pack" / name).pixels
+        assert abs(a - b).max() <= 1 / 255 + 1e-6, name
+    recs = {m["image"]: m for m in manifest(tmp_path / "pack") if m["status"] != "started"}
+    assert recs["broken.png"]["status"] == "failed" and all(recs[n]["iterations"] == [20] for n in lone)
+    again = run("fit-and-run", photo_folder, "-o", tmp_path / "pack", "-r", *FAST, "--pack", "4")
+    assert "0 done, 3 skipped (done before), 1 failed" in again.output
+    onnx = [a for a in FAST if a not in ("--engine", "torch")]
+    r = run("fit-and-run", photo_folder, "-o", tmp_path / "onnx", *onnx, "--pack", "2")
+    assert "2 done, 0 skipped (done before), 1 failed" in r.output, r.output
+
+
+def test_pack_is_a_batch_option(photo_folder, tmp_path):
+    r = run("fit-and-run", photo_folder / "a.png", "-o", tmp_path / "o.png", *FAST, "--pack", "2")
+    assert r.exit_code == 2 and "--pack apply to a folder or glob" in r.output
+    r = run("fit-and-run", photo_folder, "-o", tmp_path / "o", *FAST, "--pack", "0")
+    assert r.exit_code == 2 and "--pack" in r.output

@@ -1,7 +1,8 @@
 """Where a batch's images are fitted: in this process, in worker processes, or as Ray tasks.
 
-Each executor takes an iterator of :class:`ImageTask` and yields :class:`ImageResult` as images finish,
-keeping only a few tasks in flight (a task holds its image's bytes).
+Each executor takes an iterator of packs (lists of :class:`ImageTask`, fitted together by
+:func:`~zssr_deploy.batch.worker.process_pack`; a pack of one is a lone fit) and yields :class:`ImageResult` as
+images finish, keeping only a few packs in flight (a task holds its image's bytes).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BatchError, ConfigError
 from .options import BatchOptions
-from .worker import ImageResult, ImageTask, process_image
+from .worker import ImageResult, ImageTask, process_pack
 
 if TYPE_CHECKING:
     from ..trainers.state import Progress
@@ -35,15 +36,15 @@ OnProgress = Callable[[str, "Progress"], None] | None
 
 
 class _InProcess:
-    """One image after another, in this process (``jobs=1``): progress goes straight to the caller."""
+    """One pack after another, in this process (``jobs=1``): progress goes straight to the caller, and each
+    image's result as soon as its fit ends."""
 
     def __init__(self, on_progress: OnProgress) -> None:
         self.on_progress = on_progress
 
-    def map(self, tasks: Iterator[ImageTask]) -> Iterator[ImageResult]:
-        for task in tasks:
-            forward = None if self.on_progress is None else (lambda p, name=task.image: self.on_progress(name, p))
-            yield process_image(task, forward)
+    def map(self, packs: Iterator[list[ImageTask]]) -> Iterator[ImageResult]:
+        for pack in packs:
+            yield from process_pack(pack, self.on_progress)
 
     def __enter__(self) -> _InProcess:
         return self
@@ -82,12 +83,12 @@ def _watch_driver(driver: int, every: float = 0.5) -> None:
             os._exit(3)  # ... or, stuck in a long native call, end regardless
 
 
-def _in_worker(task: ImageTask) -> ImageResult:
+def _in_worker(pack: list[ImageTask]) -> list[ImageResult]:
     q = _progress_queue
-    return process_image(task, None if q is None else (lambda p: q.put((task.image, p))))
+    return list(process_pack(pack, None if q is None else (lambda name, p: q.put((name, p)))))
 
 
-def _result(future: Future) -> ImageResult:
+def _result(future: Future) -> list[ImageResult]:
     try:
         return future.result()
     except BrokenProcessPool:
@@ -116,16 +117,18 @@ class _Processes:
                 continue
             self.on_progress(name, p)  # type: ignore[misc]
 
-    def map(self, tasks: Iterator[ImageTask]) -> Iterator[ImageResult]:
+    def map(self, packs: Iterator[list[ImageTask]]) -> Iterator[ImageResult]:
         pending: set[Future] = set()
-        for task in tasks:
-            pending.add(self.pool.submit(_in_worker, task))
+        for pack in packs:
+            pending.add(self.pool.submit(_in_worker, pack))
             while len(pending) >= self.jobs:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from map(_result, done)
+                for future in done:
+                    yield from _result(future)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from map(_result, done)
+            for future in done:
+                yield from _result(future)
 
     def __enter__(self) -> _Processes:
         return self
@@ -140,8 +143,8 @@ class _Processes:
                 proc.terminate()
 
 
-def _ray_task(task: ImageTask) -> ImageResult:
-    return process_image(task)
+def _ray_task(pack: list[ImageTask]) -> list[ImageResult]:
+    return list(process_pack(pack))
 
 
 def ray_target(cluster: str) -> str:
@@ -177,7 +180,7 @@ def check_ray_address(address: str, timeout: float = 5.0) -> None:
 
 
 class _Ray:
-    """Each image a Ray task (retried if its worker dies); inputs and outputs travel through this driver."""
+    """Each pack a Ray task (retried if its worker dies); inputs and outputs travel through this driver."""
 
     def __init__(self, address: str, cpus: float, gpus: float) -> None:
         try:
@@ -196,16 +199,18 @@ class _Ray:
         self.remote = ray.remote(_ray_task).options(num_cpus=cpus, num_gpus=gpus, max_retries=3)
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
 
-    def map(self, tasks: Iterator[ImageTask]) -> Iterator[ImageResult]:
+    def map(self, packs: Iterator[list[ImageTask]]) -> Iterator[ImageResult]:
         pending: list = []
-        for task in tasks:
-            pending.append(self.remote.remote(task))
+        for pack in packs:
+            pending.append(self.remote.remote(pack))
             while len(pending) >= self.slots:
                 done, pending = self.ray.wait(pending, num_returns=1)
-                yield from self.ray.get(done)
+                for results in self.ray.get(done):
+                    yield from results
         while pending:
             done, pending = self.ray.wait(pending, num_returns=1)
-            yield from self.ray.get(done)
+            for results in self.ray.get(done):
+                yield from results
 
     def __enter__(self) -> _Ray:
         return self

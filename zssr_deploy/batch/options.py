@@ -34,6 +34,10 @@ class BatchOptions:
     """Ray: CPUs reserved per image (also its threads)."""
     gpus_per_task: float = 0.0
     """Ray: GPUs reserved per image (1 on GPU nodes)."""
+    pack: int | None = None
+    """Images fitted together in one pack (:mod:`~zssr_deploy.trainers.packed`: their networks in shared kernels,
+    for a GPU that one fit leaves idle). None: on a GPU as many as its free memory takes (at most
+    :data:`~zssr_deploy.trainers.packed.MAX_PACK`), on the CPU one (a lone fit, bit for bit the same)."""
     overwrite: bool = False
     """Replace outputs that exist but that this batch's manifest does not know."""
 
@@ -42,6 +46,8 @@ class BatchOptions:
             raise ConfigError(f"--jobs must be at least 1, got {self.jobs}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {self.threads}")
+        if self.pack is not None and self.pack < 1:
+            raise ConfigError(f"--pack must be at least 1, got {self.pack}")
         if self.cpus_per_task <= 0 or self.gpus_per_task < 0:
             raise ConfigError("--cpus-per-task must be positive and --gpus-per-task not negative")
 

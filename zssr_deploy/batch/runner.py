@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..trainers.config import ZSSRConfig
     from ..trainers.state import Progress
 
-__all__ = ["BatchCallbacks", "BatchPlan", "BatchSummary", "plan_batch", "run_batch"]
+__all__ = ["BatchCallbacks", "BatchPlan", "BatchSummary", "pack_for", "plan_batch", "run_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,38 @@ def _tasks(plan: BatchPlan) -> Iterator[ImageTask]:
                                                               error=f"cannot read {str(item.source)!r}: {exc}")))
 
 
+def pack_for(plan: BatchPlan) -> int:
+    """Images per pack: ``--pack``, else on a GPU as many as its free memory takes (shared by the jobs), a Ray
+    task with GPUs as many as the cap allows, and on the CPU one (the lone fit, bit for bit)."""
+    from ..trainers.packed import pack_size
+
+    opts, images = plan.options, len(plan.todo)
+    if opts.pack is not None:
+        return opts.pack
+    if opts.cluster is not None:
+        return pack_size(plan.config, images, None) if opts.gpus_per_task > 0 else 1
+    from ..gpus import free_gpu_memory
+    from ..models.device import resolve_device
+
+    device = resolve_device(plan.config.device)
+    if device.type != "cuda":
+        return 1
+    free = free_gpu_memory(device.index or 0)
+    return pack_size(plan.config, -(-images // opts.jobs), None if free is None else free // opts.jobs)
+
+
+def _packs(tasks: Iterator[ImageTask], size: int) -> Iterator[list[ImageTask]]:
+    """The tasks in packs of ``size`` (the last one smaller), each drawn only when the executor asks for it."""
+    pack: list[ImageTask] = []
+    for task in tasks:
+        pack.append(task)
+        if len(pack) == size:
+            yield pack
+            pack = []
+    if pack:
+        yield pack
+
+
 def _record(plan: BatchPlan, i: int, result: ImageResult) -> BatchRecord:
     """The image's manifest record, after its output (if any) is written atomically."""
     rec = BatchRecord(image=result.image, status=result.status, fingerprint=plan.fingerprint, error=result.error,
@@ -192,8 +224,11 @@ def run_batch(plan: BatchPlan, callbacks: BatchCallbacks = BatchCallbacks()) -> 
         callbacks.on_start(plan)
     t0, index = time.perf_counter(), {plan.inputs.items[i].relative.as_posix(): i for i in plan.todo}
     summary = BatchSummary(skipped=len(plan.finished))
+    size = pack_for(plan)
+    if size > 1:
+        log.info("fitting the images in packs of up to %d", size)
     with make_executor(plan.options, callbacks.on_progress) as executor:
-        for result in executor.map(_tasks(plan)):
+        for result in executor.map(_packs(_tasks(plan), size)):
             rec = _record(plan, index[result.image], result)
             plan.manifest.append(rec)
             summary.done += rec.status == "done"

@@ -7,10 +7,11 @@ the driver touches the output folder and the manifest (one writer: nothing half-
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from ..trainers.config import ZSSRConfig
     from ..trainers.state import Progress
 
-__all__ = ["ImageResult", "ImageTask", "process_image"]
+__all__ = ["ImageResult", "ImageTask", "process_image", "process_pack"]
 
 log = logging.getLogger(__name__)
 
@@ -92,22 +93,21 @@ def _set_threads(task: ImageTask) -> ImageTask:
     """Pin torch's threads and give ONNX Runtime the same number (workers must not oversubscribe the cores)."""
     if not task.threads:
         return task
-    import dataclasses
-
     from ..models.device import set_threads
 
     set_threads(task.threads)
     return dataclasses.replace(task, inference=dataclasses.replace(task.inference, threads=task.threads))
 
 
-def _run(task: ImageTask, curves: _Curves) -> tuple[bytes, dict[str, Any]]:
-    """Decode, fit-and-run in memory (:func:`~zssr_deploy.api.upscale_array`), encode: no temporary files."""
-    from ..api import Callbacks, upscale_array
-
+def _decoded(task: ImageTask):
+    """The task's image and its ground truth's pixels."""
     img = decode_image(task.data, task.image)
     gt = None if task.gt is None else decode_image(task.gt, f"the ground truth of {task.image}").pixels
-    sr, r = upscale_array(img.pixels, task.config, kernel=task.kernel, gt=gt, inference=task.inference,
-                          callbacks=Callbacks(progress=curves))
+    return img, gt
+
+
+def _encoded(task: ImageTask, img, sr: np.ndarray, r) -> tuple[bytes, dict[str, Any]]:
+    """The output file's bytes (alpha, bit depth and metadata of the input) and the image's manifest facts."""
     finding = r.kernel or KernelFinding(source="given" if r.kernel_used is not None else "bicubic")
     facts = {"iterations": r.iterations, "learning_rate_drops": r.learning_rate_drops, "fit_seconds": round(r.seconds, 3),
              "device": r.device, "precision": r.precision, "providers": r.providers, "kernel": finding,
@@ -119,19 +119,89 @@ def _run(task: ImageTask, curves: _Curves) -> tuple[bytes, dict[str, Any]]:
     return encode_image(sr, task.out_suffix, alpha, img.bit_depth, meta), facts
 
 
-def process_image(task: ImageTask, progress: Callable[[Progress], None] | None = None) -> ImageResult:
-    """Fit ZSSR to one image and super-resolve it. Never raises for a bad image: the result says 'failed' and
-    why (a batch goes on past a bad image); ``KeyboardInterrupt`` still stops it."""
-    task = _set_threads(task)
-    t0, curves = time.perf_counter(), _Curves(progress)
+def _run(task: ImageTask, curves: _Curves) -> tuple[bytes, dict[str, Any]]:
+    """Decode, fit-and-run in memory (:func:`~zssr_deploy.api.upscale_array`), encode: no temporary files."""
+    from ..api import Callbacks, upscale_array
+
+    img, gt = _decoded(task)
+    sr, r = upscale_array(img.pixels, task.config, kernel=task.kernel, gt=gt, inference=task.inference,
+                          callbacks=Callbacks(progress=curves))
+    return _encoded(task, img, sr, r)
+
+
+def _guarded(task: ImageTask, t0: float, work: Callable[[], Any]) -> tuple[Any, ImageResult | None]:
+    """``work()``'s value, or the failed result that says why it raised (a batch goes on past a bad image);
+    ``KeyboardInterrupt`` still stops it."""
     try:
-        data, facts = _run(task, curves)
+        return work(), None
     except ZSSRError as exc:
         error = str(exc)
     except (MemoryError, RuntimeError, ValueError, OSError) as exc:  # keep the batch going; say what it was
         log.debug("%s failed:\n%s", task.image, traceback.format_exc())
         error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    else:
-        facts.update(seconds=round(time.perf_counter() - t0, 3), curves=curves.thinned())
-        return ImageResult(task.image, "done", data, facts=facts)
-    return ImageResult(task.image, "failed", error=error, facts={"seconds": round(time.perf_counter() - t0, 3)})
+    return None, ImageResult(task.image, "failed", error=error, facts={"seconds": round(time.perf_counter() - t0, 3)})
+
+
+def _done(task: ImageTask, t0: float, curves: _Curves, out: tuple[bytes, dict[str, Any]]) -> ImageResult:
+    data, facts = out
+    facts.update(seconds=round(time.perf_counter() - t0, 3), curves=curves.thinned())
+    return ImageResult(task.image, "done", data, facts=facts)
+
+
+def process_image(task: ImageTask, progress: Callable[[Progress], None] | None = None) -> ImageResult:
+    """Fit ZSSR to one image and super-resolve it. Never raises for a bad image: the result says 'failed' and
+    why (a batch goes on past a bad image); ``KeyboardInterrupt`` still stops it."""
+    task = _set_threads(task)
+    t0, curves = time.perf_counter(), _Curves(progress)
+    out, failed = _guarded(task, t0, lambda: _run(task, curves))
+    return failed or _done(task, t0, curves, out)
+
+
+def process_pack(tasks: Sequence[ImageTask], progress: Callable[[str, Progress], None] | None = None) -> Iterator[ImageResult]:
+    """Fit several images as one pack (:mod:`~zssr_deploy.trainers.packed`: their networks in shared kernels)
+    and super-resolve each, yielding each image's result as its fit ends. One task is a lone fit
+    (:func:`process_image`). An image that cannot be read or planned fails alone, before the pack trains; an
+    error inside the pack's training fails the images still in it."""
+    if len(tasks) == 1:
+        forward = None if progress is None else (lambda p, name=tasks[0].image: progress(name, p))
+        yield process_image(tasks[0], forward)
+        return
+    from ..api import Callbacks, finish_array, prepare_array, wants_final_inference
+    from ..trainers.packed import packed_fits
+
+    tasks = [_set_threads(t) for t in tasks]
+    members = []  # (task, t0, curves, image, prepared)
+    for task in tasks:
+        t0 = time.perf_counter()
+        curves = _Curves(None if progress is None else (lambda p, name=task.image: progress(name, p)))
+
+        def prepare(task=task, curves=curves):
+            img, gt = _decoded(task)
+            return img, prepare_array(img.pixels, task.config, kernel=task.kernel, gt=gt, inference=task.inference,
+                                      callbacks=Callbacks(progress=curves))
+        got, failed = _guarded(task, t0, prepare)
+        if failed is not None:
+            yield failed
+        else:
+            members.append((task, t0, curves, *got))
+    if not members:
+        return
+    fits = packed_fits([m[4].plan for m in members], lambda i, p: members[i][2](p),
+                       final_inference=wants_final_inference(members[0][0].inference))
+    left = set(range(len(members)))
+    while left:
+        lead = members[min(left)]
+        item, failed = _guarded(lead[0], lead[1], lambda: next(fits))
+        if failed is not None:  # the pack itself failed: every image still in it
+            for i in sorted(left):
+                yield dataclasses.replace(failed, image=members[i][0].image)
+            return
+        i, result = item
+        left.discard(i)
+        task, t0, curves, img, prepared = members[i]
+
+        def finish(task=task, img=img, prepared=prepared, result=result):
+            sr, report = finish_array(prepared, result, inference=task.inference)
+            return _encoded(task, img, sr, report)
+        out, failed = _guarded(task, t0, finish)
+        yield failed or _done(task, t0, curves, out)

@@ -22,6 +22,9 @@ _batch_options = options(
                  help="Batch: output format."),
     click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
                  help="Batch: images fitted at once, each in its own process, the threads divided between them."),
+    click.option("--pack", type=click.IntRange(min=1), default=None,
+                 help="Batch: images fitted together, their networks in shared kernels (fast on a GPU, which one "
+                      "fit leaves idle) [default: on a GPU as many as its memory takes, on the CPU 1]."),
     click.option("--cluster", default=None, metavar="ray|ray://HOST:PORT",
                  help="Batch: run each image as a task on a Ray cluster (RAY_ADDRESS, or a running local one). "
                       "Needs pip install 'zssr-deploy[cluster]'."),
@@ -70,7 +73,7 @@ fit_and_run.sections = (  # type: ignore[attr-defined]
                   "noise_std", "crop_size", "precision", "checkpoint")),
     ("Device", ("device", "gpu", "threads")),
     ("Inference", ("engine", "provider", "tile")),
-    ("Batch (a folder or glob INPUT) and cluster", ("recursive", "suffix", "ext", "jobs", "report", "cluster",
+    ("Batch (a folder or glob INPUT) and cluster", ("recursive", "suffix", "ext", "jobs", "pack", "report", "cluster",
                                                      "cpus_per_task", "gpus_per_task")),
 )
 
@@ -78,7 +81,7 @@ fit_and_run.sections = (  # type: ignore[attr-defined]
 def _single(input_path: str, output: str, cfg, inference, opts: dict[str, Any]) -> None:
     from ..api import Callbacks, upscale_image
 
-    batch_only = [f"--{k.replace('_', '-')}" for k in ("suffix", "report", "cluster") if opts[k]] + (
+    batch_only = [f"--{k.replace('_', '-')}" for k in ("suffix", "report", "cluster", "pack") if opts[k]] + (
         ["--jobs"] if opts["jobs"] > 1 else []) + (["--ext"] if opts["ext"] != "keep" else [])
     if batch_only:
         raise ConfigError(f"{', '.join(batch_only)} apply to a folder or glob INPUT, not to one image")
@@ -126,7 +129,7 @@ def _batch(input_path: str, out_dir: str, cfg, inference, opts: dict[str, Any]) 
     batch = BatchOptions(recursive=opts["recursive"], suffix=opts["suffix"], ext=opts["ext"], gt_dir=opts["gt_path"],
                          jobs=opts["jobs"], threads=opts["threads"], cluster=opts["cluster"],
                          cpus_per_task=opts["cpus_per_task"], gpus_per_task=opts["gpus_per_task"],
-                         overwrite=opts["overwrite"])
+                         pack=opts["pack"], overwrite=opts["overwrite"])
     plan = plan_batch(input_path, out_dir, cfg, inference, kernel_from(opts, cfg), batch)
     say(f"{len(plan.inputs.items)} image(s) in {input_path}: {len(plan.finished)} already done, {len(plan.todo)} to fit"
         + (f"; {plan.inputs.skipped} hidden or non-image file(s) skipped" if plan.inputs.skipped else ""))

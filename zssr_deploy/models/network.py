@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ZSSRNet", "add_residual"]
+__all__ = ["ZSSRNet", "add_residual", "packed_residuals"]
 
 
 def add_residual(upscaled: torch.Tensor, residual: torch.Tensor, clamp: bool = True) -> torch.Tensor:
@@ -45,3 +47,26 @@ class ZSSRNet(nn.Module):
         for conv in self.layers[:-1]:
             x = torch.relu(conv(x))
         return self.layers[-1](x)
+
+
+def packed_residuals(nets: Sequence[ZSSRNet], x: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """The residuals of ``n`` networks of one shape, each for its own input, in one grouped convolution per layer.
+
+    ``x`` is ``(n, C, H, W)``: network ``j`` corrects ``x[j]``. Each layer's weights are concatenated along the
+    output channels and applied with ``groups=n``, so the ``n`` networks run in the same kernels (one launch
+    per layer on a GPU instead of ``n``) and each one's gradient reaches only its own weights. ``valid``
+    (``(n, 1, H, W)``, 1 inside, 0 outside) marks inputs smaller than ``H x W``, padded at the bottom and
+    right with zeros: the activations outside are zeroed after every layer, which is exactly what each
+    network's own zero padding does at its input's border, so the residual inside equals the lone network's
+    on the unpadded input. Returns ``(n, C, H, W)``.
+    """
+    n, c, h, w = x.shape
+    y = x.reshape(1, n * c, h, w)
+    last = len(nets[0].layers) - 1
+    for i in range(last + 1):
+        y = F.conv2d(y, torch.cat([net.layers[i].weight for net in nets]), padding=1, groups=n)
+        if i < last:
+            y = torch.relu(y)
+            if valid is not None:
+                y = (y.reshape(n, -1, h, w) * valid).reshape(1, -1, h, w)
+    return y.reshape(n, c, h, w)

@@ -10,7 +10,7 @@ _LAZY = {
     "PRESETS": "config", "ZSSRConfig": "config", "build_config": "config", "gradual_schedule": "config",
     "parse_scale": "config", "parse_schedule": "config",
     "FitPlan": "fitting", "FitResult": "fitting", "StepEvent": "fitting", "fit": "fitting", "plan_fit": "fitting",
-    "run_fit": "fitting", "Progress": "state", "StepSummary": "state", "FitState": "state",
+    "run_fit": "fitting", "fit_packed": "packed", "Progress": "state", "StepSummary": "state", "FitState": "state",
 }
 
 __all__ = sorted(_LAZY)

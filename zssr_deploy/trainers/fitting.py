@@ -117,19 +117,50 @@ def run_pipeline(pipeline: ZSSRPipeline, lr: np.ndarray, device: torch.device | 
     return tensor_to_image(out[0])
 
 
-def _train_scale_step(state: FitState, plan: FitPlan, i: int, progress, on_step, net_tile: int | None) -> ZSSRPipeline:
-    """Train step ``i`` and return its inference pipeline (sharing the trained network)."""
-    cfg = state.config
-    rel, kernel, n = cfg.relative_scales[i], plan.step_kernels[i], len(cfg.scale_factors)
-    step = ScaleStep(state, i, rel, kernel)
-    log.info("step %d/%d: x%s (relative x%s)", i + 1, n, cfg.scale_factors[i], rel)
+def step_pipeline(state: FitState, plan: FitPlan, i: int, net_tile: int | None) -> ZSSRPipeline:
+    """Step ``i``'s inference pipeline around the state's (trained) network."""
+    cfg, kernel = state.config, plan.step_kernels[i]
+    return ZSSRPipeline(state.net, cfg.relative_scales[i], "cubic" if kernel is None else kernel,
+                        cfg.back_projection_iters[i], cfg.ensemble, net_tile=net_tile)
+
+
+def start_step(state: FitState, plan: FitPlan, i: int, on_step) -> ScaleStep:
+    """Step ``i``'s degradation and prediction, announced to ``on_step``."""
+    cfg, n = state.config, len(state.config.scale_factors)
+    step = ScaleStep(state, i, cfg.relative_scales[i], plan.step_kernels[i])
+    log.info("step %d/%d: x%s (relative x%s)", i + 1, n, cfg.scale_factors[i], cfg.relative_scales[i])
     if on_step is not None:
         on_step(StepEvent(i, n, "start", step, state))
-    state.summaries.append(train_scale_step(state, step, progress))
+    return step
+
+
+def end_step(state: FitState, plan: FitPlan, step: ScaleStep, summary: StepSummary, on_step, net_tile: int | None,
+             final_inference: bool) -> tuple[ZSSRPipeline, np.ndarray, np.ndarray]:
+    """After step ``step.index`` trained: its pipeline, the pipeline's input and the step's output, which joins
+    the father sources (and after a base change becomes the input). The last step's output is its input when
+    ``final_inference`` is off."""
+    cfg, i, n = state.config, step.index, len(state.config.scale_factors)
+    state.summaries.append(summary)
     if on_step is not None:
-        on_step(StepEvent(i, n, "end", step, state, state.summaries[-1]))
-    return ZSSRPipeline(state.net, rel, "cubic" if kernel is None else kernel, cfg.back_projection_iters[i],
-                        cfg.ensemble, net_tile=net_tile)
+        on_step(StepEvent(i, n, "end", step, state, summary))
+    pipeline = step_pipeline(state, plan, i, net_tile)
+    pipeline_input = tensor_to_image(state.current_input)
+    if i == n - 1 and not final_inference:
+        return pipeline, pipeline_input, pipeline_input
+    output = run_pipeline(pipeline, pipeline_input, state.device)
+    state.net.train()
+    state.add_output(output, i in cfg.base_change_steps)
+    if i in cfg.base_change_steps:
+        log.info("base changed to x%s", cfg.scale_factors[i])
+    return pipeline, pipeline_input, output
+
+
+def fit_result(state: FitState, pipeline: ZSSRPipeline, pipeline_input: np.ndarray, output: np.ndarray,
+               seconds: float, resumed: int) -> FitResult:
+    """A finished fit's record; its pipeline moved to the CPU for export."""
+    pipeline = pipeline.to("cpu").eval().to(memory_format=torch.contiguous_format)
+    return FitResult(output, pipeline, pipeline_input, state.summaries, state.seconds_before + seconds,
+                     str(state.device), state.precision, resumed)
 
 
 def _resume(state: FitState, ckpt: CheckpointFile | None) -> None:
@@ -151,21 +182,12 @@ def run_fit(plan: FitPlan, progress: Callable[[Progress], None] | None = None, n
     _resume(state, ckpt)
     resumed = state.steps_done
     for i in range(resumed, n):
-        pipeline = _train_scale_step(state, plan, i, progress, on_step, net_tile)
-        pipeline_input = tensor_to_image(state.current_input)
-        output = pipeline_input
-        if i == n - 1 and not final_inference:
-            break
-        output = run_pipeline(pipeline, pipeline_input, state.device)
-        state.net.train()
-        state.add_output(output, i in cfg.base_change_steps)
-        if i in cfg.base_change_steps:
-            log.info("base changed to x%s", cfg.scale_factors[i])
+        step = start_step(state, plan, i, on_step)
+        summary = train_scale_step(state, step, progress)
+        pipeline, pipeline_input, output = end_step(state, plan, step, summary, on_step, net_tile, final_inference)
         if ckpt is not None and i < n - 1:
             ckpt.save(state.to_checkpoint(state.seconds_before + time.perf_counter() - t0))
-    pipeline = pipeline.to("cpu").eval().to(memory_format=torch.contiguous_format)
-    return FitResult(output, pipeline, pipeline_input, state.summaries, state.seconds_before + time.perf_counter() - t0,
-                     str(state.device), state.precision, resumed)
+    return fit_result(state, pipeline, pipeline_input, output, time.perf_counter() - t0, resumed)
 
 
 def fit(image: np.ndarray, config: ZSSRConfig | None = None, kernel: np.ndarray | None = None,

@@ -22,7 +22,7 @@ from .config import ZSSRConfig
 from .lr_policy import LearningRatePolicy
 from .state import FitState, Progress, StepSummary
 
-__all__ = ["ScaleStep", "reconstruction_regions", "train_scale_step"]
+__all__ = ["ScaleStep", "StepRun", "reconstruction_regions", "train_pair", "train_scale_step"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,10 @@ class ScaleStep:
 
     def predict(self, son: torch.Tensor, out_hw: tuple[int, int], train: bool) -> torch.Tensor:
         """Network output for a son, upscaled to exactly ``out_hw`` (the father's shape); clipped unless training."""
-        up = self.up(son, out_hw)
+        return self.correct(self.up(son, out_hw), train)
+
+    def correct(self, up: torch.Tensor, train: bool) -> torch.Tensor:
+        """The network's correction of a cubic upscale ``(N, C, H, W)``; clipped unless training."""
         with self.state.autocast():
             res = self.state.net(up.contiguous(memory_format=self.state.memory_format))
         return add_residual(up, res.float(), clamp=not train)
@@ -83,11 +86,17 @@ def reconstruction_regions(image: torch.Tensor, config: ZSSRConfig) -> list[torc
     return regions
 
 
+def train_pair(state: FitState, step: ScaleStep, augment: AugmentSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training pair of the step: an HR father ``(1, C, h, w)`` cut from the sources and the cubic upscale
+    of its LR son to the father's shape (what the network corrects). Draws from the state's generators."""
+    father = sample_father(state.sources, state.base_scales, state.max_father_scale, state.rng, augment)[None]
+    return father, step.up(step.son(father), (father.shape[2], father.shape[3]))
+
+
 def _train_iteration(state: FitState, step: ScaleStep, augment: AugmentSettings) -> torch.Tensor:
     """One Adam step on one (son -> father) pair; returns the loss, left on the device."""
-    father = sample_father(state.sources, state.base_scales, state.max_father_scale, state.rng, augment)[None]
-    out = step.predict(step.son(father), (father.shape[2], father.shape[3]), train=True)
-    loss = F.l1_loss(out, father)
+    father, up = train_pair(state, step, augment)
+    loss = F.l1_loss(step.correct(up, train=True), father)
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     state.optimizer.step()
@@ -99,37 +108,62 @@ def _set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
+class StepRun:
+    """The bookkeeping of one scale step's training, whoever runs its iterations (a lone fit, or a pack of fits
+    sharing kernels): the learning-rate policy, the reconstruction tests that drive it, progress and the stop.
+
+    Build it when the step starts (a fresh optimizer where the settings ask), call :meth:`after` after each
+    Adam step with that iteration's loss (left on the device), and :meth:`summary` once it says the step is
+    done."""
+
+    def __init__(self, state: FitState, step: ScaleStep, progress=None) -> None:
+        cfg = state.config
+        self.state, self.step, self.t0 = state, step, time.perf_counter()
+        self.policy = LearningRatePolicy.from_config(cfg)
+        self.augment = AugmentSettings.from_config(cfg)
+        if cfg.fresh_optimizer_each_step:
+            # a new scale step is a new objective: kept moments froze the network on Set5 bird
+            # (docs/benchmarks/quality.md, Set5 x2 gradual)
+            state.restart_optimizer()
+        _set_learning_rate(state.optimizer, self.policy.lr)
+        self.regions = reconstruction_regions(state.current_input[None], cfg)
+        self.report = _reporter(progress, step.index, len(cfg.scale_factors), cfg.max_iters)
+        self.iteration, self.rec_err, self.last_loss = -1, float("nan"), float("nan")
+        self.loss = torch.zeros((), device=state.device)
+
+    def after(self, loss: torch.Tensor) -> bool:
+        """Account for the iteration just trained (its ``loss``); True when the step is over (the rate fell
+        below its floor, or ``max_iters``)."""
+        cfg, policy = self.state.config, self.policy
+        self.iteration += 1
+        iteration, self.loss = self.iteration, loss
+        if iteration % cfg.test_every == 0:
+            self.rec_err = self.step.reconstruction_error(self.regions)
+            policy.record(iteration, self.rec_err)
+            self.last_loss = float(loss.detach())  # the only device sync: once per test
+            self.report(iteration + 1, self.last_loss, self.rec_err, policy.lr)
+        elif iteration % 10 == 9:  # keep a progress bar moving without reading the loss from the device
+            self.report(iteration + 1, self.last_loss, self.rec_err, policy.lr)
+        if policy.update(iteration):
+            _set_learning_rate(self.state.optimizer, policy.lr)
+            log.info("iteration %d: learning rate -> %g", iteration, policy.lr)
+        return policy.finished or iteration + 1 >= cfg.max_iters
+
+    def summary(self) -> StepSummary:
+        """The finished step's record (reports its last progress)."""
+        iterations = self.iteration + 1
+        self.report(iterations, float(self.loss.detach()), self.rec_err, self.policy.lr)
+        return StepSummary(self.step.scale, iterations, self.policy.changes[1:], self.policy.lr, self.rec_err,
+                           time.perf_counter() - self.t0)
+
+
 def train_scale_step(state: FitState, step: ScaleStep, progress=None) -> StepSummary:
     """Train until the learning rate falls below its floor or ``max_iters``; ``progress(Progress)`` as documented
     on :class:`Progress`."""
-    cfg = state.config
-    t0 = time.perf_counter()
-    policy = LearningRatePolicy.from_config(cfg)
-    augment = AugmentSettings.from_config(cfg)
-    if cfg.fresh_optimizer_each_step:
-        # a new scale step is a new objective: kept moments froze the network on Set5 bird
-        # (docs/benchmarks/quality.md, Set5 x2 gradual)
-        state.restart_optimizer()
-    _set_learning_rate(state.optimizer, policy.lr)
-    regions = reconstruction_regions(state.current_input[None], cfg)
-    report = _reporter(progress, step.index, len(cfg.scale_factors), cfg.max_iters)
-    loss, iteration, rec_err, last_loss = torch.zeros((), device=state.device), 0, float("nan"), float("nan")
-    for iteration in range(cfg.max_iters):
-        loss = _train_iteration(state, step, augment)
-        if iteration % cfg.test_every == 0:
-            rec_err = step.reconstruction_error(regions)
-            policy.record(iteration, rec_err)
-            last_loss = float(loss.detach())  # the only device sync: once per test
-            report(iteration + 1, last_loss, rec_err, policy.lr)
-        elif iteration % 10 == 9:  # keep a progress bar moving without reading the loss from the device
-            report(iteration + 1, last_loss, rec_err, policy.lr)
-        if policy.update(iteration):
-            _set_learning_rate(state.optimizer, policy.lr)
-            log.info("iteration %d: learning rate -> %g", iteration, policy.lr)
-        if policy.finished:
-            break
-    report(iteration + 1, float(loss.detach()), rec_err, policy.lr)
-    return StepSummary(step.scale, iteration + 1, policy.changes[1:], policy.lr, rec_err, time.perf_counter() - t0)
+    run = StepRun(state, step, progress)
+    while not run.after(_train_iteration(state, step, run.augment)):
+        pass
+    return run.summary()
 
 
 def _reporter(progress, step: int, steps: int, max_iters: int):
