@@ -84,9 +84,12 @@ def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, sa
     from .trainers.fitting import run_pipeline
 
     if inference.engine == "torch":
-        return result.output, ["torch"], False
+        if not inference.fp16:
+            return result.output, ["torch"], False
+        with phases("inference"):
+            return run_pipeline(result.pipeline.half_for(result.device), result.pipeline_input, result.device), ["torch"], False
     summary = _summary(result, config, finding)
-    lr, pipeline = result.pipeline_input, result.pipeline
+    lr, pipeline = result.pipeline_input, result.pipeline.half_for("cuda") if inference.fp16 else result.pipeline
     too_small, cached = min(lr.shape[:2]) < pipeline.min_size, False
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(save_model) if save_model is not None else Path(tmp) / "model.onnx"
@@ -99,7 +102,8 @@ def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, sa
                 # module runs in torch (the math is defined once, so the result is the same).
                 log.warning("the image (%dx%d) is below the ONNX graph's minimum side of %d pixels at this scale: "
                             "final inference runs in torch", *lr.shape[:2], pipeline.min_size)
-                return run_pipeline(pipeline, lr, result.device), ["torch"], cached
+                return run_pipeline(result.pipeline.half_for(result.device) if inference.fp16 else result.pipeline, lr,
+                                    result.device), ["torch"], cached
             model = ZSSRModel(path, provider=inference.provider, threads=inference.threads, device_id=inference.gpu)
             return onnx_inference(model, lr, inference.tile, tiles), list(model.providers), cached
 
@@ -183,8 +187,9 @@ def finish_array(prepared: PreparedFit, result: FitResult, *, save_model: str | 
 
 
 def wants_final_inference(inference: Inference) -> bool:
-    """Whether the fit itself runs the last pipeline (the torch engine) or leaves it to ONNX Runtime."""
-    return inference.engine == "torch"
+    """Whether the fit itself runs the last pipeline (the torch engine in float32) or leaves it to ONNX Runtime
+    or a half-precision run."""
+    return inference.engine == "torch" and not inference.fp16
 
 
 def upscale_array(image: np.ndarray, config: ZSSRConfig | None = None, *, kernel: KernelSource = KernelSource(),

@@ -13,7 +13,8 @@ designs were tried against it (``test_looks`` in the file).
 Each photo becomes a 256x256 HR crop: downscaled first with MATLAB bicubic (antialiased) so that its short side
 is 384, 512 or 768 pixels (a wallpaper's native pixels are too smooth at 256; the three sizes, chosen by the same
 hash, give soft and sharp crops), then its centre cut. Writes ``OUT/{design,test}/hr/NAME.png`` and, per seed,
-``OUT/{design,test}/x2_sSEED/`` as ``zssr-deploy degrade`` makes them (LR PNG, true kernel, ``degrade.json``).
+``OUT/{design,test}/x2_sSEED/`` as ``zssr-deploy degrade`` makes them (LR PNG, true kernel, ``degrade.json``);
+``--scales 4`` (or ``2 4``) makes ``x4_sSEED/`` the same way, each photo's x2 kernel applied twice.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def main() -> None:
     ap.add_argument("--mirrors", type=Path, required=True, help="folder of OWNER+NAME/repo git snapshots")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[11, 12])
+    ap.add_argument("--scales", type=int, nargs="+", default=[2], choices=[2, 4],
+                    help="x4 applies each photo's x2 kernel (the same seed) twice: OUT/HALF/x4_sSEED")
     args = ap.parse_args()
     photos = json.loads(MANIFEST.read_text())["photos"]
     for half in ("design", "test"):
@@ -81,11 +84,12 @@ def main() -> None:
         for entry in (p for p in photos if p["half"] == half):
             write_image(hr / f"{entry['name']}.png", hr_crop(read_photo(args.mirrors, entry), entry["name"]),
                         overwrite=True)
-        for seed in args.seeds:
-            lr = args.out / half / f"x2_s{seed}"
-            lr.mkdir(exist_ok=True)
-            names = degrade_folder(hr, lr, 2, seed, overwrite=True)
-            print(f"{half}: {len(names)} photos degraded x2 with seed {seed} -> {lr}")
+        for scale in args.scales:
+            for seed in args.seeds:
+                lr = args.out / half / f"x{scale}_s{seed}"
+                lr.mkdir(exist_ok=True)
+                names = degrade_folder(hr, lr, scale, seed, overwrite=True)
+                print(f"{half}: {len(names)} photos degraded x{scale} with seed {seed} -> {lr}")
 
 
 if __name__ == "__main__":

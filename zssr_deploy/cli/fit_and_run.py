@@ -49,6 +49,10 @@ _batch_options = options(
 @click.option("--provider", type=PROVIDERS, default="auto", show_default=True, help="ONNX Runtime provider.")
 @click.option("--engine", type=click.Choice(["onnx", "torch"]), default="onnx", show_default=True,
               help="Final inference through the exported ONNX graph (default) or the torch module.")
+@click.option("--fp16", is_flag=True,
+              help="Final inference with the network in half precision: a float16 graph for the CUDA provider "
+                   "(float32 in and out; resizes, ensemble and back-projection stay float32); the torch engine in "
+                   "float16 on a GPU, bfloat16 on the CPU.")
 @_batch_options
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT (and --save-model) if they exist.")
 @user_errors
@@ -59,7 +63,7 @@ def fit_and_run(input_path: str, output: str, **opts: Any) -> None:
 
     cfg = config_from(opts)
     inference = Inference(engine=opts.pop("engine"), provider=opts.pop("provider"), tile=opts.pop("tile"),
-                          threads=opts["threads"], gpu=opts["gpu"] or 0)
+                          threads=opts["threads"], gpu=opts["gpu"] or 0, fp16=opts.pop("fp16"))
     if is_batch_input(input_path) or opts["recursive"]:
         _batch(input_path, output, cfg, inference, opts)
     else:
@@ -72,7 +76,7 @@ fit_and_run.sections = (  # type: ignore[attr-defined]
     ("Training", ("preset", "steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "no_ensemble",
                   "noise_std", "crop_size", "precision", "checkpoint")),
     ("Device", ("device", "gpu", "threads")),
-    ("Inference", ("engine", "provider", "tile")),
+    ("Inference", ("engine", "fp16", "provider", "tile")),
     ("Batch (a folder or glob INPUT) and cluster", ("recursive", "suffix", "ext", "jobs", "pack", "report", "cluster",
                                                      "cpus_per_task", "gpus_per_task")),
 )

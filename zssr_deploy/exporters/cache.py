@@ -17,7 +17,7 @@ from pathlib import Path
 
 import onnx
 import torch
-from onnx import numpy_helper
+from onnx import helper, numpy_helper
 
 from .._version import __version__
 from ..files import write_bytes_atomic
@@ -57,6 +57,7 @@ def graph_key(pipeline: ZSSRPipeline, static_shape: tuple[int, int] | None = Non
         "transforms": [list(t) if isinstance(t, (list, tuple)) else t for t in pipeline.transforms],
         "params": [[n, list(p.shape)] for n, p in pipeline.net.named_parameters()],
         "channels": pipeline.net.channels, "static_shape": static_shape, "opset": OPSET, "package": __version__,
+        "net_dtype": str(pipeline.net_dtype),  # a float16 network is another graph, cached beside the float32 one
         "torch": torch.__version__, "onnx": onnx.__version__, "onnxscript": onnxscript.__version__,
     }
     return hashlib.sha256(json.dumps(structure, sort_keys=True, default=str).encode()).hexdigest()[:24]
@@ -70,6 +71,7 @@ def _with_weights(model: onnx.ModelProto, pipeline: ZSSRPipeline) -> bool:
         value = param.detach().cpu().float().numpy()
         if init is None or tuple(init.dims) != value.shape:
             return False
+        value = value.astype(helper.tensor_dtype_to_np_dtype(init.data_type))  # float16 in a half graph
         init.CopyFrom(numpy_helper.from_array(value, init.name))
     return True
 

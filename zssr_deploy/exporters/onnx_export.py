@@ -91,6 +91,8 @@ def export_pipeline(pipeline: ZSSRPipeline, path: str | os.PathLike[str], traini
         check_dynamic_scale(pipeline.scale, "export with a static shape (--static-shape H,W) specialised to the "
                                             "image size")
     pipe = copy.deepcopy(pipeline).cpu().float().eval().to(memory_format=torch.contiguous_format)
+    if pipeline.net_dtype is not None:  # .float() above made every weight float32 again
+        pipe.net = pipe.net.to(pipeline.net_dtype)
     pipe.net_tile = None
     min_size = pipe.min_size
     shape = static_shape or (max(min_size, 24), max(min_size, 24) + 3)

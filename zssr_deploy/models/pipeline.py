@@ -15,6 +15,7 @@ A back-projection step is ``sr <- clip(sr + up(lr - down(sr)), 0, 1)`` with ``do
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterator, Sequence
 
@@ -116,6 +117,28 @@ class ZSSRPipeline(nn.Module):
         self.transforms = ensemble_transforms(self.scale, ensemble)
         #: eager-mode only: run the network in tiles of this many HR pixels (exact, halo = receptive radius)
         self.net_tile = net_tile
+        #: the network's dtype (None: float32, as trained): see :meth:`with_net_dtype`
+        self.net_dtype: torch.dtype | None = None
+
+    def half_for(self, device: str | torch.device) -> ZSSRPipeline:
+        """This pipeline with its network in half precision for ``device``: float16 on a GPU (and in an exported
+        graph, whichever device runs it), bfloat16 on the CPU, where float16 convolutions are emulated (a 64x64
+        image took 240 s against 0.6 s in bfloat16, AMD EPYC, 2026-12-04)."""
+        return self.with_net_dtype(torch.float16 if str(device).startswith("cuda") else torch.bfloat16)
+
+    def with_net_dtype(self, dtype: torch.dtype | None) -> ZSSRPipeline:
+        """This pipeline with its network's weights in ``dtype`` (torch.float16 or torch.bfloat16; None or
+        float32: this pipeline): the network's input is cast down and its residual back up to float32, while
+        the resizes, the ensemble, the median and back-projection stay float32. The network is the bulk of the
+        work and its residual is small, so half precision costs little there; exported, it is a graph with
+        float16 weights and float32 inputs and outputs. The trained network is copied, never changed."""
+        if dtype is None or dtype == torch.float32:
+            return self
+        twin = copy.copy(self)
+        twin._modules = dict(self._modules)
+        twin.net = copy.deepcopy(self.net).to(dtype)
+        twin.net_dtype = dtype
+        return twin
 
     @property
     def halo(self) -> int:
@@ -145,18 +168,23 @@ class ZSSRPipeline(nn.Module):
         t = self.net_tile
         h, w = u.shape[2], u.shape[3]
         if t is None or torch.compiler.is_compiling() or (h <= t and w <= t):
-            return self.net(u)
+            return self._net(u)
         halo = self.net.receptive_radius
         out = torch.empty_like(u)
         for y0 in range(0, h, t):
             for x0 in range(0, w, t):
                 ys, xs = max(y0 - halo, 0), max(x0 - halo, 0)
                 ye, xe = min(y0 + t + halo, h), min(x0 + t + halo, w)
-                r = self.net(u[:, :, ys:ye, xs:xe])
+                r = self._net(u[:, :, ys:ye, xs:xe])
                 out[:, :, y0 : min(y0 + t, h), x0 : min(x0 + t, w)] = r[
                     :, :, y0 - ys : y0 - ys + min(t, h - y0), x0 - xs : x0 - xs + min(t, w - x0)
                 ]
         return out
+
+    def _net(self, u: torch.Tensor) -> torch.Tensor:
+        if self.net_dtype is None:
+            return self.net(u)
+        return self.net(u.to(self.net_dtype)).float()
 
     def back_project(self, sr: torch.Tensor, lr: torch.Tensor, plans: tuple | None = None) -> torch.Tensor:
         lr_hw, sr_hw = (lr.shape[2], lr.shape[3]), (sr.shape[2], sr.shape[3])
