@@ -13,6 +13,8 @@ astronaut photo stands in for bird and Set14 is skipped. Steps, each timed wall-
    beside the same fits one at a time (``--pack 1 --jobs 14``, the baseline's 14 processes).
 3. ONNX Runtime (CUDA if there, else CPU) on a 1024^2 and a 2048^2 LR image, whole (no --tile): seconds, or
    the error (the baseline: 0.49 s; a cuDNN crash at 2048^2).
+4. 2048^2 in the planner's tiles under each cuDNN algorithm search (EXHAUSTIVE, HEURISTIC, DEFAULT), twice
+   (the second run has every tile shape's algorithm chosen): seconds per tile against step 3's whole image.
 """
 
 from __future__ import annotations
@@ -124,6 +126,32 @@ def ort_whole(model_path: Path, sides: list[int]) -> list[dict]:
     return rows
 
 
+def ort_tiles(model_path: Path, side: int, tile: int | None) -> list[dict]:
+    """A ``side``^2 image in tiles (the planner's, or ``tile``) under each cuDNN algorithm search: seconds in all
+    and per tile, to find why 2048^2 tiles ran 7x slower each than a 1024^2 image whole (per-shape search?)."""
+    from zssr_deploy.runtime import ZSSRModel, available_providers
+    from zssr_deploy.runtime.session import CONV_SEARCHES
+
+    provider = "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
+    img = np.random.default_rng(1).random((side, side, 3), dtype=np.float32)
+    rows = []
+    for search in CONV_SEARCHES if provider == "cuda" else CONV_SEARCHES[:1]:
+        model = ZSSRModel(model_path, provider=provider, conv_search=search)
+        t = tile or model.auto_tile((side, side)) or side
+        tiles: list[int] = []
+        t0 = time.perf_counter()
+        model.run_tiled(img, t, lambda done, total, seen=tiles: seen.append(total))
+        seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.run_tiled(img, t)  # again: every shape's algorithm now chosen
+        again = time.perf_counter() - t0
+        n = tiles[-1] if tiles else 1
+        rows.append({"side": side, "tile": t, "tiles": n, "conv_search": search, "provider": provider,
+                     "seconds": round(seconds, 3), "per_tile_s": round(seconds / n, 4),
+                     "second_run_s": round(again, 3)})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=None, help="folder with Set5/ and Set14/")
@@ -143,6 +171,9 @@ def main() -> None:
         result["ort_whole"] = ort_whole(tmp / "m.onnx", [128, 256] if args.quick else [1024, 2048])
         for row in result["ort_whole"]:
             print("ORT whole image:", row, flush=True)
+        result["ort_tiles"] = ort_tiles(tmp / "m.onnx", 256 if args.quick else 2048, 96 if args.quick else None)
+        for row in result["ort_tiles"]:
+            print("ORT tiles:", row, flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
 

@@ -85,3 +85,10 @@ def test_a_gpu_index_that_does_not_exist_is_named_before_any_work(exported, tmp_
                                   "--gpu", str(missing), "--max-iters", "2"])
     assert r.exit_code == 2 and f"GPU {missing}" in r.output and len(r.output.strip().splitlines()) == 1, r.output
     assert not (tmp_path / "o.png").exists()
+
+
+def test_the_cudnn_search_is_a_checked_choice(exported):
+    _, path = exported("x2")
+    with pytest.raises(ProviderError, match="conv_search must be one of EXHAUSTIVE, HEURISTIC, DEFAULT"):
+        ZSSRModel(path, provider="cpu", conv_search="fastest")
+    assert ZSSRModel(path, provider="cpu", conv_search="HEURISTIC").providers == ["CPUExecutionProvider"]

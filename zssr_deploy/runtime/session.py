@@ -49,7 +49,12 @@ def check_provider(provider: str) -> None:
     _provider_list(provider, False, None)
 
 
-def _provider_list(provider: str, fp16: bool, trt_cache_dir: str | None, device_id: int = 0) -> list:
+#: how the CUDA provider picks each convolution's cuDNN algorithm (``ZSSRModel(conv_search=...)``)
+CONV_SEARCHES = ("EXHAUSTIVE", "HEURISTIC", "DEFAULT")
+
+
+def _provider_list(provider: str, fp16: bool, trt_cache_dir: str | None, device_id: int = 0,
+                   conv_search: str = "EXHAUSTIVE") -> list:
     avail = available_providers()
     if provider not in PROVIDER_CHOICES:
         raise ProviderError(f"unknown provider {provider!r}; choose one of {PROVIDER_CHOICES}")
@@ -69,7 +74,7 @@ def _provider_list(provider: str, fp16: bool, trt_cache_dir: str | None, device_
                 opts.update(trt_engine_cache_enable=True, trt_engine_cache_path=str(trt_cache_dir))
             out.append((name, opts))
         elif p == "cuda":
-            out.append((name, {"cudnn_conv_algo_search": "EXHAUSTIVE", "cudnn_conv_use_max_workspace": "1",
+            out.append((name, {"cudnn_conv_algo_search": conv_search, "cudnn_conv_use_max_workspace": "1",
                                "device_id": device_id}))
         else:
             out.append(name)
@@ -90,17 +95,23 @@ class ZSSRModel:
         trt_cache_dir: TensorRT engine-cache directory (engines are reused across runs).
         threads: intra-op threads on CPU (default: ONNX Runtime's choice).
         device_id: the GPU the CUDA and TensorRT providers use.
+        conv_search: the CUDA provider's cuDNN algorithm search (:data:`CONV_SEARCHES`): EXHAUSTIVE times every
+            algorithm once per input shape (the best for one large image; tiles of several shapes pay it per
+            shape: ``benchmarks/gpu/gpu_check.py`` compares the three).
     """
 
     def __init__(self, path: str | os.PathLike[str], provider: str = "auto", fp16: bool = False,
-                 trt_cache_dir: str | None = None, threads: int | None = None, device_id: int = 0) -> None:
+                 trt_cache_dir: str | None = None, threads: int | None = None, device_id: int = 0,
+                 conv_search: str = "EXHAUSTIVE") -> None:
         ort = _ort()
+        if conv_search not in CONV_SEARCHES:
+            raise ProviderError(f"conv_search must be one of {', '.join(CONV_SEARCHES)}, got {conv_search!r}")
         p = Path(path)
         if not p.is_file():
             raise ModelError(f"model file {str(p)!r} does not exist")
         if p.stat().st_size == 0:
             raise ModelError(f"model file {str(p)!r} is empty")
-        providers = _provider_list(provider, fp16, trt_cache_dir, device_id)
+        providers = _provider_list(provider, fp16, trt_cache_dir, device_id, conv_search)
         if device_id != 0 or provider in ("cuda", "tensorrt"):
             check_gpu_index(device_id)  # IO binding and the providers would fail late, or fall back silently
         self.device_id = device_id
