@@ -225,3 +225,35 @@ def test_pack_is_a_batch_option(photo_folder, tmp_path):
     assert r.exit_code == 2 and "--pack apply to a folder or glob" in r.output
     r = run("fit-and-run", photo_folder, "-o", tmp_path / "o", *FAST, "--pack", "0")
     assert r.exit_code == 2 and "--pack" in r.output
+
+
+def test_a_pack_that_fails_in_training_fails_its_images_and_a_bad_one_alone(photo, monkeypatch):
+    """Through ``process_pack``: an unreadable image is its own failed result before the pack trains; an error
+    inside the pack's training (here a simulated CUDA out-of-memory after the first image finished) fails the
+    images still in it, each with that one-line error, and keeps the finished one."""
+    import zssr_deploy.trainers.packed as packed
+    from zssr_deploy.batch.worker import ImageTask, process_pack
+    from zssr_deploy.io import encode_image
+    from zssr_deploy.runtime.run import Inference
+    from zssr_deploy.trainers.config import ZSSRConfig
+
+    real = packed.packed_fits
+
+    def failing(plans, *args, **kwargs):
+        fits = real(plans, *args, **kwargs)
+        yield next(fits)
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore details")
+
+    monkeypatch.setattr(packed, "packed_fits", failing)
+    cfg = ZSSRConfig(crop_size=16, max_iters=20, device="cpu")
+    png = [encode_image(photo[i * 20 : i * 20 + 24, :24], ".png") for i in range(3)]
+    tasks = [ImageTask(image=f"{n}.png", data=d, out_suffix=".png", config=cfg, inference=Inference(engine="torch"))
+             for n, d in zip("abc", png)]
+    tasks.insert(1, ImageTask(image="bad.png", data=b"not a png", out_suffix=".png", config=cfg,
+                              inference=Inference(engine="torch")))
+    results = {r.image: r for r in process_pack(tasks)}
+    assert results["bad.png"].status == "failed"
+    done = [n for n in "abc" if results[f"{n}.png"].status == "done"]
+    failed = [results[f"{n}.png"] for n in "abc" if results[f"{n}.png"].status == "failed"]
+    assert len(done) == 1 and len(failed) == 2
+    assert all(f.error == "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB" for f in failed)

@@ -157,6 +157,46 @@ def process_image(task: ImageTask, progress: Callable[[Progress], None] | None =
     return failed or _done(task, t0, curves, out)
 
 
+@dataclass
+class _Packed:
+    """One image of a pack between planning and its result."""
+
+    task: ImageTask
+    t0: float
+    curves: _Curves
+    image: Any
+    """The decoded :class:`~zssr_deploy.io.Image` (alpha, bit depth and metadata for the output)."""
+    prepared: Any
+    """Its :class:`~zssr_deploy.api.PreparedFit`."""
+
+
+def _prepared(task: ImageTask, progress: Callable[[str, Progress], None] | None) -> _Packed | ImageResult:
+    """Decode and plan one image of a pack (its kernel estimated if asked), or its failed result."""
+    from ..api import Callbacks, prepare_array
+
+    t0 = time.perf_counter()
+    curves = _Curves(None if progress is None else (lambda p: progress(task.image, p)))
+
+    def prepare() -> _Packed:
+        img, gt = _decoded(task)
+        prepared = prepare_array(img.pixels, task.config, kernel=task.kernel, gt=gt, inference=task.inference,
+                                 callbacks=Callbacks(progress=curves))
+        return _Packed(task, t0, curves, img, prepared)
+    got, failed = _guarded(task, t0, prepare)
+    return failed or got
+
+
+def _finished(m: _Packed, result: Any) -> ImageResult:
+    """A packed image's output once its fit ended: exported and run (or the torch output), encoded."""
+    from ..api import finish_array
+
+    def finish() -> tuple[bytes, dict[str, Any]]:
+        sr, report = finish_array(m.prepared, result, inference=m.task.inference)
+        return _encoded(m.task, m.image, sr, report)
+    out, failed = _guarded(m.task, m.t0, finish)
+    return failed or _done(m.task, m.t0, m.curves, out)
+
+
 def process_pack(tasks: Sequence[ImageTask], progress: Callable[[str, Progress], None] | None = None) -> Iterator[ImageResult]:
     """Fit several images as one pack (:mod:`~zssr_deploy.trainers.packed`: their networks in shared kernels)
     and super-resolve each, yielding each image's result as its fit ends. One task is a lone fit
@@ -166,42 +206,28 @@ def process_pack(tasks: Sequence[ImageTask], progress: Callable[[str, Progress],
         forward = None if progress is None else (lambda p, name=tasks[0].image: progress(name, p))
         yield process_image(tasks[0], forward)
         return
-    from ..api import Callbacks, finish_array, prepare_array, wants_final_inference
+    from ..api import wants_final_inference
     from ..trainers.packed import packed_fits
 
-    tasks = [_set_threads(t) for t in tasks]
-    members = []  # (task, t0, curves, image, prepared)
-    for task in tasks:
-        t0 = time.perf_counter()
-        curves = _Curves(None if progress is None else (lambda p, name=task.image: progress(name, p)))
-
-        def prepare(task=task, curves=curves):
-            img, gt = _decoded(task)
-            return img, prepare_array(img.pixels, task.config, kernel=task.kernel, gt=gt, inference=task.inference,
-                                      callbacks=Callbacks(progress=curves))
-        got, failed = _guarded(task, t0, prepare)
-        if failed is not None:
-            yield failed
+    members: list[_Packed] = []
+    for task in (_set_threads(t) for t in tasks):
+        got = _prepared(task, progress)
+        if isinstance(got, ImageResult):
+            yield got
         else:
-            members.append((task, t0, curves, *got))
+            members.append(got)
     if not members:
         return
-    fits = packed_fits([m[4].plan for m in members], lambda i, p: members[i][2](p),
-                       final_inference=wants_final_inference(members[0][0].inference))
+    fits = packed_fits([m.prepared.plan for m in members], lambda i, p: members[i].curves(p),
+                       final_inference=wants_final_inference(members[0].task.inference))
     left = set(range(len(members)))
     while left:
         lead = members[min(left)]
-        item, failed = _guarded(lead[0], lead[1], lambda: next(fits))
+        item, failed = _guarded(lead.task, lead.t0, lambda: next(fits))
         if failed is not None:  # the pack itself failed: every image still in it
             for i in sorted(left):
-                yield dataclasses.replace(failed, image=members[i][0].image)
+                yield dataclasses.replace(failed, image=members[i].task.image)
             return
         i, result = item
         left.discard(i)
-        task, t0, curves, img, prepared = members[i]
-
-        def finish(task=task, img=img, prepared=prepared, result=result):
-            sr, report = finish_array(prepared, result, inference=task.inference)
-            return _encoded(task, img, sr, report)
-        out, failed = _guarded(task, t0, finish)
-        yield failed or _done(task, t0, curves, out)
+        yield _finished(members[i], result)
