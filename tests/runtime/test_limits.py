@@ -92,3 +92,13 @@ def test_the_cudnn_search_is_a_checked_choice(exported):
     with pytest.raises(ProviderError, match="conv_search must be one of EXHAUSTIVE, HEURISTIC, DEFAULT"):
         ZSSRModel(path, provider="cpu", conv_search="fastest")
     assert ZSSRModel(path, provider="cpu", conv_search="HEURISTIC").providers == ["CPUExecutionProvider"]
+
+
+def test_which_providers_run_on_a_gpu(monkeypatch):
+    from zssr_deploy.runtime import session
+
+    assert session.runs_on_gpu("cuda") and session.runs_on_gpu("tensorrt") and not session.runs_on_gpu("cpu")
+    monkeypatch.setattr(session, "available_providers", lambda: ["CPUExecutionProvider"])
+    assert not session.runs_on_gpu("auto")
+    monkeypatch.setattr(session, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert session.runs_on_gpu("auto")

@@ -51,8 +51,8 @@ _batch_options = options(
               help="Final inference through the exported ONNX graph (default) or the torch module.")
 @click.option("--fp16", is_flag=True,
               help="Final inference with the network in half precision: a float16 graph for the CUDA provider "
-                   "(float32 in and out; resizes, ensemble and back-projection stay float32); the torch engine in "
-                   "float16 on a GPU, bfloat16 on the CPU.")
+                   "(float32 in and out; resizes, ensemble and back-projection stay float32; the CPU provider keeps "
+                   "float32); the torch engine in float16 on a GPU, bfloat16 on the CPU.")
 @_batch_options
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT (and --save-model) if they exist.")
 @user_errors

@@ -44,6 +44,14 @@ def available_providers() -> list[str]:
     return list(_ort().get_available_providers())
 
 
+def runs_on_gpu(provider: str) -> bool:
+    """Whether ``provider`` (a ``--provider`` choice) runs the graph on a GPU here: cuda or tensorrt, or auto
+    where onnxruntime-gpu sees one."""
+    if provider in ("cuda", "tensorrt"):
+        return True
+    return provider == "auto" and bool({_NAMES["cuda"], _NAMES["tensorrt"]} & set(available_providers()))
+
+
 def check_provider(provider: str) -> None:
     """Raise :class:`ProviderError` now if ``provider`` is unknown or not available here (before any work)."""
     _provider_list(provider, False, None)
