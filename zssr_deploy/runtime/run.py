@@ -49,8 +49,9 @@ class Inference:
     fp16: bool = False
     """Half precision for the network (the resizes, ensemble, median and back-projection stay float32). A fit's
     export (``fit-and-run``) writes a graph whose network has float16 weights, float32 in and out, for a GPU
-    provider (on the CPU provider the float32 graph runs, with a warning: float16 is slower there); the torch engine runs the network in float16 on a GPU, bfloat16 on the CPU (float16 convolutions
-    are emulated there, hundreds of times slower). TensorRT also builds fp16 engines."""
+    provider (on the CPU provider the float32 graph runs, with a warning: float16 is slower there); the torch
+    engine runs the network in float16 on a GPU, bfloat16 on the CPU (float16 convolutions are emulated there,
+    hundreds of times slower). TensorRT also builds fp16 engines."""
     trt_cache_dir: str | None = None
     """TensorRT: keep built engines in this folder (a later run with the same model starts at once)."""
 
