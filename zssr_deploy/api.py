@@ -243,7 +243,7 @@ def upscale_image(input_path: str | Path, output_path: str | Path, config: ZSSRC
 def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig | None = None, *,
               kernel: KernelSource = KernelSource(), static_shape: tuple[int, int] | None = None,
               network_only: bool = False, overwrite: bool = False, checkpoint: str | Path | None = None,
-              callbacks: Callbacks = Callbacks()) -> tuple[Path, list[int], float]:
+              callbacks: Callbacks = Callbacks(), fp16: bool = False) -> tuple[Path, list[int], float]:
     """Fit ZSSR to an image and export the result to ONNX (the pipeline, or the network alone); returns the
     model's path, the iterations per step and the fit seconds. ``checkpoint``: as in :func:`upscale_image`."""
     from .exporters import export_network, export_pipeline_cached
@@ -252,6 +252,8 @@ def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig
 
     config = config or ZSSRConfig()
     check_model_path(model_path, overwrite)
+    if fp16 and network_only:
+        raise ConfigError("--fp16 exports the whole pipeline with its network in float16; not with --network-only")
     if static_shape is None and not network_only:
         check_dynamic_scale(config.relative_scales[-1], "give --static-shape H,W (the graph is then specialised to it)")
     plan, finding = _plan(read_image(input_path).pixels, config, kernel, callbacks.kernel)
@@ -260,7 +262,8 @@ def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig
     if network_only:
         path = export_network(result.pipeline.net, model_path, result.pipeline.scale, summary, static_shape, overwrite)
     else:
-        path, _ = export_pipeline_cached(result.pipeline, model_path, summary, static_shape, overwrite)
+        pipeline = result.pipeline.half_for("cuda") if fp16 else result.pipeline  # a float16 graph for a GPU
+        path, _ = export_pipeline_cached(pipeline, model_path, summary, static_shape, overwrite)
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)
     return path, [s.iterations for s in result.steps], result.seconds

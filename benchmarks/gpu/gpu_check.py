@@ -13,8 +13,11 @@ astronaut photo stands in for bird and Set14 is skipped. Steps, each timed wall-
    beside the same fits one at a time (``--pack 1 --jobs 14``, the baseline's 14 processes).
 3. ONNX Runtime (CUDA if there, else CPU) on a 1024^2 and a 2048^2 LR image, whole (no --tile): seconds, or
    the error (the baseline: 0.49 s; a cuDNN crash at 2048^2).
-4. 2048^2 in the planner's tiles under each cuDNN algorithm search (EXHAUSTIVE, HEURISTIC, DEFAULT), twice
+   The same with ``fit --fp16``'s float16 graph (the target: 1024^2 in 0.15 s).
+4. 2048^2 in the planner's tiles under the cuDNN algorithm searches EXHAUSTIVE and HEURISTIC, twice
    (the second run has every tile shape's algorithm chosen): seconds per tile against step 3's whole image.
+5. Set5 x2: the Y-PSNR change of the float16 graph and the float16 torch network against float32 (one fit per
+   image on the GPU; the target: at most 0.02 dB). Skipped with ``--quick``.
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ def ort_tiles(model_path: Path, side: int, tile: int | None) -> list[dict]:
     provider = "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
     img = np.random.default_rng(1).random((side, side, 3), dtype=np.float32)
     rows = []
-    for search in CONV_SEARCHES if provider == "cuda" else CONV_SEARCHES[:1]:
+    for search in CONV_SEARCHES[:2] if provider == "cuda" else CONV_SEARCHES[:1]:  # EXHAUSTIVE, HEURISTIC
         model = ZSSRModel(model_path, provider=provider, conv_search=search)
         t = tile or model.auto_tile((side, side)) or side
         tiles: list[int] = []
@@ -150,6 +153,21 @@ def ort_tiles(model_path: Path, side: int, tile: int | None) -> list[dict]:
                      "seconds": round(seconds, 3), "per_tile_s": round(seconds / n, 4),
                      "second_run_s": round(again, 3)})
     return rows
+
+
+def set5_half(data: Path | None, quick: bool) -> list[str] | None:
+    """Y-PSNR change of the float16 graph (CUDA provider) and the float16 torch network against float32 on Set5
+    (``benchmarks/quality/half_precision.py``; the acceptance: at most 0.02 dB)."""
+    if not data or not (data / "Set5").is_dir() or quick:
+        return None
+    from zssr_deploy.runtime import available_providers
+
+    provider = "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality" / "half_precision.py"), str(data / "Set5"),
+                            "--json", str(Path(d) / "half.json"), "--provider", provider, "--threads", "4"],
+                           capture_output=True, text=True, cwd=ROOT)
+    return [line for line in r.stdout.splitlines() if "mean Y-PSNR change" in line] or [r.stderr.strip()[-300:]]
 
 
 def main() -> None:
@@ -168,12 +186,18 @@ def main() -> None:
         result["set14_x2"] = fit_set14(args.data, tmp, args.quick)
         print("Set14 x2 one command:", result["set14_x2"], "baseline", BASELINE["set14_x2_folder_s"], "s", flush=True)
         _cli("fit", str(tmp / "bird_lr.png"), "-o", str(tmp / "m.onnx"), "--max-iters", "10", "--overwrite", "-q")
-        result["ort_whole"] = ort_whole(tmp / "m.onnx", [128, 256] if args.quick else [1024, 2048])
-        for row in result["ort_whole"]:
+        _cli("fit", str(tmp / "bird_lr.png"), "-o", str(tmp / "m16.onnx"), "--max-iters", "10", "--overwrite", "-q",
+             "--fp16")
+        sides = [128, 256] if args.quick else [1024, 2048]
+        result["ort_whole"] = ort_whole(tmp / "m.onnx", sides)
+        result["ort_whole_fp16"] = ort_whole(tmp / "m16.onnx", sides)
+        for row in result["ort_whole"] + result["ort_whole_fp16"]:
             print("ORT whole image:", row, flush=True)
         result["ort_tiles"] = ort_tiles(tmp / "m.onnx", 256 if args.quick else 2048, 96 if args.quick else None)
         for row in result["ort_tiles"]:
             print("ORT tiles:", row, flush=True)
+    result["set5_half"] = set5_half(args.data, args.quick)
+    print("Set5 x2, half precision against float32:", result["set5_half"], flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
 

@@ -86,3 +86,19 @@ def test_fit_and_run_fp16_gives_the_float32_pixels_within_a_level(photo, tmp_pat
     if engine == "onnx":
         np.testing.assert_array_equal(full, half)
         assert "no GPU provider here, so the float32 graph runs" in caplog.text
+
+
+def test_fit_fp16_exports_a_float16_graph_and_refuses_the_network_alone(photo, tmp_path):
+    from click.testing import CliRunner
+
+    from zssr_deploy.cli import main
+    from zssr_deploy.io import write_image
+
+    write_image(tmp_path / "in.png", photo[:32, :40])
+    args = ["fit", str(tmp_path / "in.png"), "--max-iters", "10", "--crop-size", "16", "--device", "cpu", "--fp16"]
+    r = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "m.onnx"), "--network-only"])
+    assert r.exit_code == 2 and "not with --network-only" in r.output and not (tmp_path / "m.onnx").exists()
+    r = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "m.onnx")])
+    assert r.exit_code == 0, r.output
+    model = onnx.load(str(tmp_path / "m.onnx"))
+    assert {i.data_type for i in model.graph.initializer if i.name.startswith("net.")} == {onnx.TensorProto.FLOAT16}

@@ -191,6 +191,8 @@ def _pair_of_ints(value: str | None, option: str) -> tuple[int, int] | None:
 @click.option("--static-shape", default=None, callback=lambda c, p, v: _pair_of_ints(v, "--static-shape"),
               help="Fixed input size H,W (tiles for TensorRT / CUDA graphs).")
 @click.option("--network-only", is_flag=True, help="Export the network alone instead of the whole pipeline.")
+@click.option("--fp16", is_flag=True, help="Export the pipeline with its network in float16 (float32 in and out): "
+                                           "for the CUDA provider.")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @user_errors
 def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
