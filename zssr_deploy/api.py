@@ -82,13 +82,12 @@ def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, sa
     whether the export came from the cache."""
     from .exporters import export_pipeline_cached
     from .runtime import ZSSRModel
-    from .trainers.fitting import run_pipeline
 
     if inference.engine == "torch":
         if not inference.fp16:
             return result.output, ["torch"], False
         with phases("inference"):
-            return run_pipeline(result.pipeline.half_for(result.device), result.pipeline_input, result.device), ["torch"], False
+            return _torch_output(result, inference), ["torch"], False
     summary = _summary(result, config, finding)
     half = inference.fp16 and runs_on_gpu(inference.provider)
     if inference.fp16 and not half:
@@ -107,10 +106,17 @@ def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, sa
                 # module runs in torch (the math is defined once, so the result is the same).
                 log.warning("the image (%dx%d) is below the ONNX graph's minimum side of %d pixels at this scale: "
                             "final inference runs in torch", *lr.shape[:2], pipeline.min_size)
-                return run_pipeline(result.pipeline.half_for(result.device) if inference.fp16 else result.pipeline, lr,
-                                    result.device), ["torch"], cached
+                return _torch_output(result, inference), ["torch"], cached
             model = ZSSRModel(path, provider=inference.provider, threads=inference.threads, device_id=inference.gpu)
             return onnx_inference(model, lr, inference.tile, tiles), list(model.providers), cached
+
+
+def _torch_output(result: FitResult, inference: Inference) -> np.ndarray:
+    """The last pipeline run in torch on the fit's device; its network in half precision with ``--fp16``."""
+    from .trainers.fitting import run_pipeline
+
+    pipeline = result.pipeline.half_for(result.device) if inference.fp16 else result.pipeline
+    return run_pipeline(pipeline, result.pipeline_input, result.device)
 
 
 def _check_outputs(input_path: str | Path, output_path: str | Path, save_model: str | Path | None, overwrite: bool,
