@@ -10,6 +10,7 @@ from zssr_deploy.errors import ConfigError, KernelError, ModelError, OutputError
 from zssr_deploy.evaluate import ZSSRUpscaler
 from zssr_deploy.imageops.resize import imresize
 from zssr_deploy.io import read_image, write_image
+from zssr_deploy.journey import ModelExport
 from zssr_deploy.runtime.run import Inference, run_model
 from zssr_deploy.trainers.config import build_config
 
@@ -91,7 +92,7 @@ def test_a_write_error_after_the_fit_keeps_the_result(lr_png, tmp_path):
 
 
 def test_network_only_model_is_a_model_error_for_run(lr_png, tmp_path):
-    path, iters, _ = fit_model(lr_png, tmp_path / "net.onnx", CFG, network_only=True)
+    path, iters, _ = fit_model(lr_png, tmp_path / "net.onnx", CFG, export=ModelExport(network_only=True))
     assert iters == [4]
     with pytest.raises(ModelError, match="network-only"):
         run_model(path, lr_png, tmp_path / "o.png")

@@ -3,7 +3,7 @@
 import zssr_deploy
 
 PINNED = [
-    "PRESETS", "BatchError", "BatchOptions", "CheckpointError", "ConfigError", "FitResult", "Image", "ImageReadError",
+    "PRESETS", "BatchError", "BatchOptions", "CheckpointError", "Compute", "ConfigError", "FitResult", "Image", "ImageReadError",
     "ImageWriteError", "Inference", "InvalidImageError", "KernelError", "KernelSource", "ModelError", "OutputError",
     "ProviderError", "ResultsError", "ScaleError", "ZSSRConfig", "ZSSRError", "__version__", "build_config",
     "estimate_kernel", "fit", "fit_packed", "imresize", "load_kernel", "plan_batch", "plan_fit", "psnr",

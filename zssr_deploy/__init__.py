@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 from ._version import __version__
+from .compute import Compute
 from .errors import (
     BatchError,
     CheckpointError,
@@ -54,6 +55,7 @@ __all__ = [
     "BatchError",
     "BatchOptions",
     "CheckpointError",
+    "Compute",
     "ConfigError",
     "FitResult",
     "Image",

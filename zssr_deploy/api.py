@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .blind.config import KernelFinding, KernelSource
+from .compute import Compute
 from .errors import ConfigError
 from .files import check_model_path
 from .imageops.scale import check_dynamic_scale, output_length
 from .io import check_image_path, read_image
-from .journey import Callbacks, FitAndRunReport, Phases
+from .journey import Callbacks, FitAndRunReport, ModelExport, Phases
 from .metrics import score_output
 from .runtime.run import Inference, onnx_inference, same_file, write_or_rescue
 from .runtime.session import runs_on_gpu
@@ -107,7 +108,8 @@ def _final_image(result: FitResult, config: ZSSRConfig, inference: Inference, sa
                 log.warning("the image (%dx%d) is below the ONNX graph's minimum side of %d pixels at this scale: "
                             "final inference runs in torch", *lr.shape[:2], pipeline.min_size)
                 return _torch_output(result, inference), ["torch"], cached
-            model = ZSSRModel(path, provider=inference.provider, threads=inference.threads, device_id=inference.gpu)
+            model = ZSSRModel(path, provider=inference.provider, threads=inference.compute.threads,
+                              device_id=inference.compute.device_id)
             return onnx_inference(model, lr, inference.tile, tiles), list(model.providers), cached
 
 
@@ -170,10 +172,12 @@ def prepare_array(image: np.ndarray, config: ZSSRConfig | None = None, *, kernel
                   gt: np.ndarray | None = None, save_model: str | Path | None = None, inference: Inference = Inference(),
                   overwrite: bool = False, callbacks: Callbacks = Callbacks(), phases: Phases | None = None) -> PreparedFit:
     """Everything :func:`upscale_array` does before training (arguments as there): the checks, the kernel."""
+    from .models.device import use_threads
     from .trainers.config import ZSSRConfig
 
     phases, config = phases or Phases(callbacks.phase), config or ZSSRConfig()
     _preflight(image, config, gt, inference, save_model, overwrite)
+    use_threads(inference.compute)  # the estimate's and the fit's (the device is the config's)
     plan, finding = _plan(image, config, kernel, callbacks.kernel, phases)
     if inference.tile is not None and inference.engine == "onnx" and inference.tile < plan.final_halo:
         raise ConfigError(f"tile {inference.tile} is smaller than the model's halo of {plan.final_halo} LR pixels: "
@@ -247,28 +251,33 @@ def upscale_image(input_path: str | Path, output_path: str | Path, config: ZSSRC
 
 
 def fit_model(input_path: str | Path, model_path: str | Path, config: ZSSRConfig | None = None, *,
-              kernel: KernelSource = KernelSource(), static_shape: tuple[int, int] | None = None,
-              network_only: bool = False, overwrite: bool = False, checkpoint: str | Path | None = None,
-              callbacks: Callbacks = Callbacks(), fp16: bool = False) -> tuple[Path, list[int], float]:
-    """Fit ZSSR to an image and export the result to ONNX (the pipeline, or the network alone); returns the
-    model's path, the iterations per step and the fit seconds. ``checkpoint``: as in :func:`upscale_image`."""
+              kernel: KernelSource = KernelSource(), export: ModelExport = ModelExport(), overwrite: bool = False,
+              checkpoint: str | Path | None = None, callbacks: Callbacks = Callbacks(),
+              compute: Compute = Compute()) -> tuple[Path, list[int], float]:
+    """Fit ZSSR to an image and export the result to ONNX as ``export`` says (the pipeline, or the network
+    alone); returns the model's path, the iterations per step and the fit seconds. ``checkpoint``: as in
+    :func:`upscale_image`; ``compute``: its threads are the fit's (its device reaches the trainer as
+    ``config.device``)."""
     from .exporters import export_network, export_pipeline_cached
+    from .models.device import use_threads
     from .trainers.config import ZSSRConfig
     from .trainers.fitting import run_fit
 
     config = config or ZSSRConfig()
     check_model_path(model_path, overwrite)
-    if fp16 and network_only:
+    static_shape = export.static_shape
+    if export.fp16 and export.network_only:
         raise ConfigError("--fp16 exports the whole pipeline with its network in float16; not with --network-only")
-    if static_shape is None and not network_only:
+    if static_shape is None and not export.network_only:
         check_dynamic_scale(config.relative_scales[-1], "give --static-shape H,W (the graph is then specialised to it)")
+    use_threads(compute)
     plan, finding = _plan(read_image(input_path).pixels, config, kernel, callbacks.kernel)
     result = run_fit(plan, callbacks.progress, final_inference=False, checkpoint=checkpoint, on_step=callbacks.on_step)
     summary = _summary(result, plan.config, finding)
-    if network_only:
+    if export.network_only:
         path = export_network(result.pipeline.net, model_path, result.pipeline.scale, summary, static_shape, overwrite)
     else:
-        pipeline = result.pipeline.half_for("cuda") if fp16 else result.pipeline  # a float16 graph for a GPU
+        pipeline = result.pipeline.half_for("cuda") if export.fp16 else result.pipeline  # a float16 graph for a GPU
         path, _ = export_pipeline_cached(pipeline, model_path, summary, static_shape, overwrite)
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .blind.config import KernelSource
+from .compute import Compute
 from .errors import ConfigError, ImageReadError, InvalidImageError
 from .imageops.color import rgb_to_y255
 from .imageops.resize import imresize
@@ -148,8 +149,9 @@ class ZSSRUpscaler:
 
     def __init__(self, config: ZSSRConfig, checkpoint: str | Path | None = None,
                  on_step: Callable[[StepEvent], None] | None = None, kernel: KernelSource = KernelSource(),
-                 true_kernel: np.ndarray | None = None) -> None:
+                 true_kernel: np.ndarray | None = None, compute: Compute = Compute()) -> None:
         self.config, self.checkpoint, self.on_step = config, checkpoint, on_step
+        self.compute = compute  # its threads (the device is the config's)
         self.kernel, self.true_kernel = kernel, true_kernel
         self.last_fit: dict = {}
 
@@ -168,10 +170,12 @@ class ZSSRUpscaler:
         return found.kernel, {"kernel": finding.to_json()}
 
     def __call__(self, lr: np.ndarray, scale: float) -> np.ndarray:
+        from .models.device import use_threads
         from .trainers.fitting import fit
 
         if scale_pair(scale) != self.config.final_scale:
             raise ConfigError(f"this upscaler was set up for x{self.config.final_scale}, not x{scale}")
+        use_threads(self.compute)
         kernel, facts = self._kernel(lr)
         result = fit(lr, self.config, kernel=kernel, checkpoint=self.checkpoint, on_step=self.on_step)
         self.last_fit = {**facts, "iterations": [s.iterations for s in result.steps],

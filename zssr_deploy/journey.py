@@ -1,5 +1,6 @@
 """What a fit journey (:mod:`zssr_deploy.api`) tells its caller while it works and reports when it is done:
-:class:`Callbacks`, the seconds of each :class:`Phases` and the :class:`FitAndRunReport`."""
+:class:`Callbacks`, the seconds of each :class:`Phases` and the :class:`FitAndRunReport`; and what ``fit``
+exports (:class:`ModelExport`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from .trainers.fitting import StepEvent
     from .trainers.state import Progress
 
-__all__ = ["Callbacks", "FitAndRunReport", "Phases"]
+__all__ = ["Callbacks", "FitAndRunReport", "ModelExport", "Phases"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +36,18 @@ class Callbacks:
     """``(done, total)`` after each kernel-estimation iteration (an estimated :class:`KernelSource`)."""
     phase: Callable[[str], None] | None = None
     """At the start of each phase of a fit-and-run: kernel, training, export, inference, write."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelExport:
+    """What :func:`~zssr_deploy.api.fit_model` writes (``zssr-deploy fit``'s export options)."""
+
+    static_shape: tuple[int, int] | None = None
+    """A fixed input size ``(H, W)`` (tiles for TensorRT or CUDA graphs); None: dynamic height and width."""
+    network_only: bool = False
+    """The network alone (run it on a cubic-upscaled image), instead of the whole pipeline."""
+    fp16: bool = False
+    """The pipeline with its network in float16 (float32 in and out): for the CUDA provider."""
 
 
 class Phases:

@@ -18,6 +18,8 @@ astronaut photo stands in for bird and Set14 is skipped. Steps, each timed wall-
    (the second run has every tile shape's algorithm chosen): seconds per tile against step 3's whole image.
 5. Set5 x2: the Y-PSNR change of the float16 graph and the float16 torch network against float32 (one fit per
    image on the GPU; the target: at most 0.02 dB). Skipped with ``--quick``.
+6. Where a fit iteration's time goes (``fit_profile.py``, on step 1's LR image): wall and device-busy time,
+   launches, copies and synchronisations per iteration, the costliest host operators, distinct father shapes.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "benchmarks" / "gpu"))
 from common import cpu_model  # noqa: E402
 
 BASELINE = {"bird_x2_end_to_end_s": 22.0, "set14_x2_folder_s": 36.1, "ort_1024_s": 0.485, "ort_2048_s": None}
@@ -196,6 +199,13 @@ def main() -> None:
         result["ort_tiles"] = ort_tiles(tmp / "m.onnx", 256 if args.quick else 2048, 96 if args.quick else None)
         for row in result["ort_tiles"]:
             print("ORT tiles:", row, flush=True)
+        from fit_profile import profile_fit
+
+        from zssr_deploy.io import read_image
+
+        result["fit_profile"] = profile_fit(read_image(tmp / "bird_lr.png").pixels, 40 if args.quick else 300)
+        print("fit iteration profile:", {k: v for k, v in result["fit_profile"].items()
+                                         if k != "top_host_ops_ms_per_iteration"}, flush=True)
     result["set5_half"] = set5_half(args.data, args.quick)
     print("Set5 x2, half precision against float32:", result["set5_half"], flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

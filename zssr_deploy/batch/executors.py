@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
+from ..compute import Compute
 from ..errors import BatchError, ConfigError
 from .options import BatchOptions
 from .worker import ImageResult, ImageTask, process_pack
@@ -220,12 +221,13 @@ class _Ray:
             self.ray.shutdown()
 
 
-def make_executor(options: BatchOptions, on_progress: OnProgress):
-    """The executor the options ask for (a context manager with ``map``)."""
+def make_executor(options: BatchOptions, compute: Compute, on_progress: OnProgress):
+    """The executor the options ask for (a context manager with ``map``); worker processes start with their share
+    of ``compute``'s threads."""
     if options.cluster is not None:
         if not (options.cluster == "ray" or options.cluster.startswith("ray://") or ":" in options.cluster):
             raise ConfigError(f"--cluster must be 'ray', 'ray://HOST:PORT' or a Ray address HOST:PORT, got {options.cluster!r}")
         return _Ray(options.cluster, options.cpus_per_task, options.gpus_per_task)
     if options.jobs == 1:
         return _InProcess(on_progress)
-    return _Processes(options.jobs, options.threads_per_task() or 1, on_progress)
+    return _Processes(options.jobs, options.task_compute(compute).threads or 1, on_progress)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from ..compute import Compute
 from ..errors import ConfigError
 
 __all__ = ["BatchOptions"]
@@ -25,8 +25,6 @@ class BatchOptions:
     """Ground truths, matched by relative path and stem (any image extension): PSNR/SSIM per image."""
     jobs: int = 1
     """Images fitted at once on this machine, each in its own process."""
-    threads: int | None = None
-    """CPU threads in all (default: the machine's cores), divided between the jobs."""
     cluster: str | None = None
     """None: this machine. 'ray' (the ``RAY_ADDRESS`` convention, else a running local cluster), or a Ray address
     such as ``ray://HOST:10001``: each image is a Ray task."""
@@ -44,16 +42,14 @@ class BatchOptions:
     def __post_init__(self) -> None:
         if self.jobs < 1:
             raise ConfigError(f"--jobs must be at least 1, got {self.jobs}")
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
         if self.pack is not None and self.pack < 1:
             raise ConfigError(f"--pack must be at least 1, got {self.pack}")
         if self.cpus_per_task <= 0 or self.gpus_per_task < 0:
             raise ConfigError("--cpus-per-task must be positive and --gpus-per-task not negative")
 
-    def threads_per_task(self) -> int | None:
+    def task_compute(self, compute: Compute) -> Compute:
+        """Where one image's task runs: a Ray task on the threads of the CPUs it reserved, a worker process on
+        its share of ``compute``'s threads (the machine's cores when it names none), one job on all of them."""
         if self.cluster is not None:
-            return max(1, int(self.cpus_per_task))
-        if self.jobs == 1:
-            return self.threads
-        return max(1, (self.threads or os.cpu_count() or 1) // self.jobs)
+            return compute.with_threads(max(1, int(self.cpus_per_task)))
+        return compute.shared(self.jobs)

@@ -154,8 +154,8 @@ def plan_batch(input_spec: str | os.PathLike[str], out_dir: str | os.PathLike[st
 def _task(plan: BatchPlan, i: int) -> ImageTask:
     item, gt = plan.inputs.items[i], plan.gts[i]
     return ImageTask(image=item.relative.as_posix(), data=item.source.read_bytes(), out_suffix=plan.outputs[i].suffix,
-                     config=plan.config, inference=plan.inference, kernel=plan.kernel,
-                     gt=None if gt is None else gt.read_bytes(), threads=plan.options.threads_per_task())
+                     config=plan.config, kernel=plan.kernel, gt=None if gt is None else gt.read_bytes(),
+                     inference=dataclasses.replace(plan.inference, compute=plan.options.task_compute(plan.inference.compute)))
 
 
 def _tasks(plan: BatchPlan) -> Iterator[ImageTask]:
@@ -227,7 +227,7 @@ def run_batch(plan: BatchPlan, callbacks: BatchCallbacks = BatchCallbacks()) -> 
     size = pack_for(plan)
     if size > 1:
         log.info("fitting the images in packs of up to %d", size)
-    with make_executor(plan.options, callbacks.on_progress) as executor:
+    with make_executor(plan.options, plan.inference.compute, callbacks.on_progress) as executor:
         for result in executor.map(_packs(_tasks(plan), size)):
             rec = _record(plan, index[result.image], result)
             plan.manifest.append(rec)

@@ -47,13 +47,12 @@ class ImageTask:
     config: ZSSRConfig
     """The fit's settings."""
     inference: Inference
-    """How the final image is computed."""
+    """How the final image is computed, and where the task runs (``inference.compute``: this task's share of the
+    threads; the fit's threads too)."""
     kernel: KernelSource = KernelSource()
     """Where the fit's kernel comes from."""
     gt: bytes | None = None
     """The ground truth's bytes (PNG/TIFF/...), to score the output."""
-    threads: int | None = None
-    """torch and ONNX Runtime threads for this task (None: leave as they are)."""
 
 
 @dataclass
@@ -87,16 +86,6 @@ class _Curves:
         stride = max(1, -(-len(self.points) // CURVE_POINTS))
         keep = self.points[::stride]
         return keep if not self.points or keep[-1] is self.points[-1] else [*keep, self.points[-1]]
-
-
-def _set_threads(task: ImageTask) -> ImageTask:
-    """Pin torch's threads and give ONNX Runtime the same number (workers must not oversubscribe the cores)."""
-    if not task.threads:
-        return task
-    from ..models.device import set_threads
-
-    set_threads(task.threads)
-    return dataclasses.replace(task, inference=dataclasses.replace(task.inference, threads=task.threads))
 
 
 def _decoded(task: ImageTask):
@@ -151,7 +140,6 @@ def _done(task: ImageTask, t0: float, curves: _Curves, out: tuple[bytes, dict[st
 def process_image(task: ImageTask, progress: Callable[[Progress], None] | None = None) -> ImageResult:
     """Fit ZSSR to one image and super-resolve it. Never raises for a bad image: the result says 'failed' and
     why (a batch goes on past a bad image); ``KeyboardInterrupt`` still stops it."""
-    task = _set_threads(task)
     t0, curves = time.perf_counter(), _Curves(progress)
     out, failed = _guarded(task, t0, lambda: _run(task, curves))
     return failed or _done(task, t0, curves, out)
@@ -210,7 +198,7 @@ def process_pack(tasks: Sequence[ImageTask], progress: Callable[[str, Progress],
     from ..trainers.packed import packed_fits
 
     members: list[_Packed] = []
-    for task in (_set_threads(t) for t in tasks):
+    for task in tasks:
         got = _prepared(task, progress)
         if isinstance(got, ImageResult):
             yield got

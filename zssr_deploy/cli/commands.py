@@ -11,11 +11,13 @@ from typing import Any
 import click
 
 from ..blind.config import KernelFinding
+from ..compute import Compute
 from ..errors import ConfigError
 from ..results import Comparison, EvalResult
 from .app import PROVIDERS, main, user_errors
 from .console import ProgressBars, kernel_finding
 from .options import (
+    compute_from,
     config_from,
     estimation_from,
     fit_options,
@@ -102,7 +104,8 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
     scale, typed = integer_scale(opts["scale"]), {k: opts[k] for k in ("preset", "max_iters", "steps", "bp_iters", "base_change")}
     if upscaler == "bicubic":
         _bicubic_only(opts)
-    cfg = config_from(opts) if upscaler == "zssr" else None  # bad settings fail here, before any image
+    compute = compute_from(opts)
+    cfg = config_from(opts, compute) if upscaler == "zssr" else None  # bad settings fail here, before any image
     estimation = estimation_from(opts, cfg.seed, cfg.device) if cfg is not None else None
     if cfg is not None:
         from ..trainers.config import check_kernel_preset
@@ -127,7 +130,7 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
         if cfg is None:
             return bicubic_upscaler
         kernel, truth = kernels_for(opts["lr_dir"], name, opts["kernel"], estimation)
-        return ZSSRUpscaler(cfg, ckpt, kernel=kernel, true_kernel=truth)
+        return ZSSRUpscaler(cfg, ckpt, kernel=kernel, true_kernel=truth, compute=compute)
 
     with ProgressBars() as bars:
         result = run.run(make, bars.images(len(run.todo), f"{upscaler} x{scale}"))
@@ -198,12 +201,14 @@ def _pair_of_ints(value: str | None, option: str) -> tuple[int, int] | None:
 def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
     """Fit ZSSR to INPUT and export the image-specific inference to an ONNX model."""
     from ..api import Callbacks, fit_model
+    from ..journey import ModelExport
 
-    cfg = config_from(opts)
+    compute = compute_from(opts)
+    cfg = config_from(opts, compute)
     kernel = kernel_from(opts, cfg)
-    opts.pop("gpu"), opts.pop("threads")
+    export = ModelExport(**{k: opts.pop(k) for k in ("static_shape", "network_only", "fp16")})
     with ProgressBars() as bars:
-        path, iters, seconds = fit_model(input_path, output, cfg, kernel=kernel,
+        path, iters, seconds = fit_model(input_path, output, cfg, kernel=kernel, export=export, compute=compute,
                                          callbacks=Callbacks(progress=bars.progress, kernel=bars.kernel), **opts)
     click.echo(f"wrote {path}: {sum(iters)} iterations, {seconds:.1f} s")
 
@@ -220,7 +225,7 @@ def fit_cmd(input_path: str, output: str, **opts: Any) -> None:
 @click.option("--fp16", is_flag=True, help="TensorRT: build fp16 engines.")
 @click.option("--trt-cache", type=click.Path(file_okay=False), default=None, help="TensorRT engine-cache directory.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads [default: all cores].")
-@click.option("--gpu", type=click.IntRange(min=0), default=0, show_default=True, help="GPU index (CUDA/TensorRT).")
+@click.option("--gpu", type=click.IntRange(min=0), default=None, help="GPU index (CUDA/TensorRT) [default: 0].")
 @click.option("-r", "--recursive", is_flag=True, help="Folder INPUT: take sub-folders too (and '**' in a glob).")
 @click.option("--suffix", default="", help="Folder INPUT: added to each output's name.")
 @click.option("--ext", type=click.Choice(["keep", "png", "tif"]), default="keep", show_default=True)
@@ -233,8 +238,9 @@ def run_cmd(model: str, input_path: str, output: str, trt_cache: str | None, **o
     from ..runtime.run import Inference, run_model
 
     batch = {k: opts.pop(k) for k in ("recursive", "suffix", "ext")}
-    inference = Inference(provider=opts.pop("provider"), tile=opts.pop("tile"), threads=opts.pop("threads"),
-                          gpu=opts.pop("gpu"), fp16=opts.pop("fp16"), trt_cache_dir=trt_cache)
+    compute = Compute(gpu=opts.pop("gpu"), threads=opts.pop("threads"))
+    inference = Inference(provider=opts.pop("provider"), tile=opts.pop("tile"), compute=compute, fp16=opts.pop("fp16"),
+                          trt_cache_dir=trt_cache)
     if not (is_batch_input(input_path) or batch["recursive"]):
         with ProgressBars() as bars:
             path, providers = run_model(model, input_path, output, inference, opts["overwrite"], bars.tiles)
@@ -267,7 +273,7 @@ def estimate_kernel_cmd(input_path: str, output: str, scale: str, seed: int, dev
     from ..blind.estimate import estimate_kernel_file
     from ..trainers.config import parse_scale
 
-    settings = estimation_from(opts, seed, device)
+    settings = estimation_from(opts, seed, Compute.parse(device).torch_device)
     with ProgressBars() as bars:
         found = estimate_kernel_file(input_path, output, parse_scale(scale), settings, progress=bars.kernel, **opts)
     what = "bicubic (" + found.reason + ")" if found.kernel is None else "estimated"

@@ -11,7 +11,7 @@ import click
 from ..errors import ConfigError
 from .app import PROVIDERS, SectionedCommand, main, options, user_errors
 from .console import BatchBars, ProgressBars, kernel_finding, say
-from .options import config_from, fit_options, kernel_from
+from .options import compute_from, config_from, fit_options, kernel_from
 
 _batch_options = options(
     click.option("-r", "--recursive", is_flag=True,
@@ -61,9 +61,10 @@ def fit_and_run(input_path: str, output: str, **opts: Any) -> None:
     from ..batch import is_batch_input
     from ..runtime.run import Inference
 
-    cfg = config_from(opts)
+    compute = compute_from(opts)
+    cfg = config_from(opts, compute)
     inference = Inference(engine=opts.pop("engine"), provider=opts.pop("provider"), tile=opts.pop("tile"),
-                          threads=opts["threads"], gpu=opts["gpu"] or 0, fp16=opts.pop("fp16"))
+                          compute=compute, fp16=opts.pop("fp16"))
     if is_batch_input(input_path) or opts["recursive"]:
         _batch(input_path, output, cfg, inference, opts)
     else:
@@ -131,7 +132,7 @@ def _batch(input_path: str, out_dir: str, cfg, inference, opts: dict[str, Any]) 
 
         check_cluster(opts["cluster"])  # before planning: nothing made for a cluster that cannot run it
     batch = BatchOptions(recursive=opts["recursive"], suffix=opts["suffix"], ext=opts["ext"], gt_dir=opts["gt_path"],
-                         jobs=opts["jobs"], threads=opts["threads"], cluster=opts["cluster"],
+                         jobs=opts["jobs"], cluster=opts["cluster"],
                          cpus_per_task=opts["cpus_per_task"], gpus_per_task=opts["gpus_per_task"],
                          pack=opts["pack"], overwrite=opts["overwrite"])
     plan = plan_batch(input_path, out_dir, cfg, inference, kernel_from(opts, cfg), batch)

@@ -14,7 +14,7 @@ from ..blind.config import (
     estimation_settings,
     kernel_source,
 )
-from ..errors import ConfigError
+from ..compute import Compute
 from ..trainers.config import PRESETS, ZSSRConfig
 from .app import options as _options
 
@@ -36,7 +36,7 @@ training_options = _options(
                        "geometry, a fixed canvas often partly zeros (docs/benchmarks/quality.md), for comparing with that code."),
     click.option("--max-iters", type=int, default=None, help=f"Cap on iterations per step [default: {ZSSRConfig.max_iters}]."),
     click.option("--seed", type=int, default=ZSSRConfig.seed, show_default=True, help="Random seed."),
-    click.option("--device", default=None, help=f"auto, cpu or cuda [default: {ZSSRConfig.device}]."),
+    click.option("--device", default=None, help=f"auto, cpu or cuda (cuda:N: --gpu N) [default: {ZSSRConfig.device}]."),
     click.option("--gpu", type=click.IntRange(min=0), default=None,
                  help="GPU index for training and for ONNX Runtime's CUDA/TensorRT providers [default: 0]."),
     click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -76,22 +76,20 @@ fit_options = _options(
 )
 
 
-def config_from(opts: dict[str, Any]) -> ZSSRConfig:
-    """The one ZSSRConfig of a command, from (and popped out of) its options."""
+def compute_from(opts: dict[str, Any]) -> Compute:
+    """Where the command's work runs (``--device``, ``--gpu``, ``--threads``, popped out of ``opts``): built once,
+    handed to the trainer, the estimator and ONNX Runtime."""
+    return Compute.parse(opts.pop("device", None), opts.pop("gpu", None), opts.pop("threads", None))
+
+
+def config_from(opts: dict[str, Any], compute: Compute) -> ZSSRConfig:
+    """The one ZSSRConfig of a command, from (and popped out of) its options; it trains on ``compute``'s device."""
     from ..trainers.config import build_config
 
-    keys = ("steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "device", "precision",
+    keys = ("steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "precision",
             "noise_std", "crop_size", "kernel_phase")
     fields = {k: opts.pop(k, None) for k in keys}
-    gpu = opts.get("gpu")
-    if gpu is not None:
-        if fields["device"] not in (None, "auto", "cuda"):
-            raise ConfigError(f"--gpu {gpu} and --device {fields['device']} disagree: give one of them")
-        fields["device"] = f"cuda:{gpu}"
-    if opts.get("threads"):
-        from ..models.device import set_threads
-
-        set_threads(opts["threads"])
+    fields["device"] = compute.torch_device
     if opts.pop("no_ensemble", False):
         fields["ensemble"] = False
     if "keep_adam_moments" in opts:

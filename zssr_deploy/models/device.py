@@ -6,17 +6,20 @@ import logging
 
 import torch
 
+from ..compute import Compute
 from ..errors import ConfigError
 from ..gpus import check_gpu_index
 
-__all__ = ["bf16_supported", "memory_format_for", "resolve_device", "resolve_precision", "set_threads"]
+__all__ = ["bf16_supported", "memory_format_for", "resolve_device", "resolve_precision", "use_threads"]
 
 log = logging.getLogger(__name__)
 
 
-def set_threads(threads: int) -> None:
-    """Use this many CPU threads for training in this process (batch workers share the machine's cores)."""
-    torch.set_num_threads(threads)
+def use_threads(compute: Compute) -> None:
+    """Give torch ``compute.threads`` CPU threads in this process (batch workers share the machine's cores);
+    None leaves them as they are."""
+    if compute.threads:
+        torch.set_num_threads(compute.threads)
 
 
 def resolve_device(device: str) -> torch.device:

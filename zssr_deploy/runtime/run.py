@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..compute import Compute
 from ..errors import ConfigError, ModelError, OutputError
 from ..imageops.resize import imresize
 from ..io import Image, check_image_path, read_image, write_image
@@ -42,10 +43,9 @@ class Inference:
     """ONNX Runtime provider: auto (TensorRT, CUDA, CPU), cpu, cuda or tensorrt."""
     tile: int | None = None
     """Tiles of this many LR pixels; None: as the provider's free memory and cuDNN's tensor limit allow."""
-    threads: int | None = None
-    """ONNX Runtime's intra-op threads on CPU (None: its own choice, all cores)."""
-    gpu: int = 0
-    """The GPU of the CUDA and TensorRT providers."""
+    compute: Compute = Compute()
+    """Where it runs: the GPU of the CUDA and TensorRT providers (``compute.gpu``, None: 0) and ONNX Runtime's
+    intra-op threads on the CPU (``compute.threads``, None: its own choice, all cores)."""
     fp16: bool = False
     """Half precision for the network (the resizes, ensemble, median and back-projection stay float32). A fit's
     export (``fit-and-run``) writes a graph whose network has float16 weights, float32 in and out, for a GPU
@@ -93,7 +93,8 @@ def load_pipeline_model(model_path: str | Path, inference: Inference = Inference
     """Load an exported pipeline for ``run`` on ``inference``'s provider, threads, GPU and TensorRT settings (a
     network-only export is a :class:`ModelError`)."""
     model = ZSSRModel(model_path, provider=inference.provider, fp16=inference.fp16, trt_cache_dir=inference.trt_cache_dir,
-                      threads=inference.threads, device_id=inference.gpu)
+                      threads=inference.compute.threads,
+                      device_id=inference.compute.device_id)
     if model.metadata.kind != "pipeline":
         raise ModelError(f"{str(model_path)!r} is a network-only export: run it on a cubic-upscaled image from "
                          "your own pipeline, or export the whole pipeline with 'zssr-deploy fit'")

@@ -89,7 +89,9 @@ class ZSSRConfig:
     seed: int = 0
     """Seeds every random number generator of the fit."""
     device: str = "auto"
-    """'auto' (CUDA when available), 'cpu' or 'cuda' (or 'cuda:N')."""
+    """'auto' (CUDA when available), 'cpu' or 'cuda' (or 'cuda:N'): the CLI writes
+    :attr:`~zssr_deploy.compute.Compute.torch_device` here, the estimator gets the same. The GPU index is not part
+    of a fit's identity (:meth:`portable`)."""
     precision: str = "auto"
     """Training precision: 'fp32', 'bf16' (autocast, channels_last) or 'auto' (bf16 where the hardware has
     native bf16 units, else fp32)."""
