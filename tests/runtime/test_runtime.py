@@ -191,3 +191,32 @@ def test_run_takes_a_folder_and_mirrors_it(exported, tmp_path, photo):
     again = CliRunner().invoke(main, ["run", str(path), str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-r",
                                       "--provider", "cpu", "--suffix", "_x2"])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_tiles_are_balanced_and_uniform_on_request():
+    """Tiles of at most N pixels, as equal as they can be (2048 in tiles of at most 1408: two of 1024, not 1408 +
+    640); ``uniform`` gives every region one shape for a GPU, still covering the output once."""
+    plan = plan_tiles((2048, 100), 1408, 40, (2.0, 2.0), (1, 1))
+    assert sorted({t.dst[1] - t.dst[0] for t in plan}) == [2048]  # 1024 LR rows each -> 2048 HR rows
+    for hw, scale, align in [((67, 53), (2.0, 2.0), (1, 1)), ((300, 170), (2.0, 2.0), (1, 1)), ((67, 53), (1.5, 2.0), (2, 1))]:
+        plain, even = plan_tiles(hw, 20, 5, scale, align), plan_tiles(hw, 20, 5, scale, align, uniform=True)
+        assert [t.dst for t in plain] == [t.dst for t in even]
+        shapes = {(t.src[1] - t.src[0], t.src[3] - t.src[2]) for t in even}
+        assert len(shapes) == 1 or align != (1, 1), shapes
+        assert len({(t.src[1] - t.src[0], t.src[3] - t.src[2]) for t in plain}) > 1
+
+
+@pytest.mark.parametrize("name", ["x2", "x1.5"])
+def test_uniform_tiles_give_the_same_pixels(exported, name, rng, monkeypatch):
+    """The GPU's one-shape tiles (forced here on the CPU provider) equal the whole image within 1e-6."""
+    _, path = exported(name)
+    model = ZSSRModel(path, provider="cpu")
+    img = rng.random((67, 53, 3)).astype(np.float32)
+    whole = model.run(img)
+    seen = []
+    forward = model._forward
+    model.uniform_tiles = True
+    monkeypatch.setattr(model, "_forward", lambda chw: seen.append(chw.shape) or forward(chw))
+    tiled = model.run_tiled(img, tile=max(24, model.metadata.halo))
+    assert np.abs(tiled - whole).max() <= 1e-6
+    assert len(seen) > 1 and (len(set(seen)) == 1 or name != "x2"), set(seen)

@@ -140,6 +140,9 @@ class ZSSRModel:
             raise ProviderError(f"ONNX Runtime could not start {_NAMES[provider]} for this model (it fell back to "
                                 f"{', '.join(self.providers)}); check the CUDA/cuDNN/TensorRT installation")
         self.on_gpu = self.providers[0] in (_NAMES["cuda"], _NAMES["tensorrt"])
+        #: tiles of one shape (:func:`plan_tiles`' ``uniform``): on a GPU, where each new shape costs a cuDNN
+        #: algorithm search (on the CPU the edge tiles would only grow)
+        self.uniform_tiles = self.on_gpu
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
         log.info("loaded %s on %s", p, self.providers)
@@ -197,7 +200,7 @@ class ZSSRModel:
         a = self._check(img)
         m = self.metadata
         h, w = a.shape[:2]
-        plan = plan_tiles((h, w), tile, m.halo, m.scale, m.align, m.min_size, m.static_shape)
+        plan = plan_tiles((h, w), tile, m.halo, m.scale, m.align, m.min_size, m.static_shape, uniform=self.uniform_tiles)
         if len(plan) > MANY_TILES:  # a gigapixel scan is accepted, but the user should know what it costs
             log.warning("a %dx%d image: %d tiles of %d LR pixels on %s; this takes long (minutes to hours on a CPU)",
                         h, w, len(plan), tile, self.providers[0])

@@ -9,6 +9,7 @@ the ones anchored at the far edge.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,8 +29,14 @@ class Tile:
     """Where that part goes in the full HR output (y0, y1, x0, x1)."""
 
 
-def _axis(n: int, tile: int, halo: int, scale: float, q: int, min_size: int, fixed: int | None) -> list[tuple]:
+def _axis(n: int, tile: int, halo: int, scale: float, q: int, min_size: int, fixed: int | None,
+          uniform: bool) -> list[tuple]:
     step = max(q, (tile // q) * q)
+    # balanced: as many tiles as `tile` needs, of sizes as equal as the alignment allows (no thin last tile)
+    k = math.ceil(n / step)
+    step = max(q, math.ceil(math.ceil(n / k) / q) * q)
+    if uniform and fixed is None:
+        fixed = min(n, step + 2 * halo)  # every region an interior one's size: extended into the image
     out_n = output_length(n, scale)
     spans = []
     for start in range(0, n, step):
@@ -53,8 +60,13 @@ def _axis(n: int, tile: int, halo: int, scale: float, q: int, min_size: int, fix
 
 
 def plan_tiles(hw: Sequence[int], tile: int, halo: int, scale: Sequence[float], align: Sequence[int],
-               min_size: int = 8, static_shape: Sequence[int] | None = None) -> list[Tile]:
-    """Tiles covering an ``h x w`` LR image; :class:`ConfigError` when ``tile`` is smaller than ``halo``."""
+               min_size: int = 8, static_shape: Sequence[int] | None = None, uniform: bool = False) -> list[Tile]:
+    """Tiles of at most ``tile`` LR pixels a side, as equal as the alignment allows, covering an ``h x w`` LR
+    image; :class:`ConfigError` when ``tile`` is smaller than ``halo``.
+
+    ``uniform``: every region the size of an interior one (edge regions take more of the image instead of less
+    context), so a GPU meets one input shape (for integer factors; within the alignment otherwise): one cuDNN
+    algorithm search, one set of buffers. The pixels are the same either way."""
     if tile < 1:
         raise ConfigError(f"tile size must be positive, got {tile}")
     if tile < halo:
@@ -63,8 +75,8 @@ def plan_tiles(hw: Sequence[int], tile: int, halo: int, scale: Sequence[float], 
         tile = min(static_shape) - 2 * halo
         if tile < halo:
             raise ConfigError(f"the model's static shape {tuple(static_shape)} is too small for its halo {halo}")
-    rows = _axis(hw[0], tile, halo, scale[0], align[0], min_size, static_shape[0] if static_shape else None)
-    cols = _axis(hw[1], tile, halo, scale[1], align[1], min_size, static_shape[1] if static_shape else None)
+    rows = _axis(hw[0], tile, halo, scale[0], align[0], min_size, static_shape[0] if static_shape else None, uniform)
+    cols = _axis(hw[1], tile, halo, scale[1], align[1], min_size, static_shape[1] if static_shape else None, uniform)
     return [Tile((r[0][0], r[0][1], c[0][0], c[0][1]), (r[1][0], r[1][1], c[1][0], c[1][1]),
                  (r[2][0], r[2][1], c[2][0], c[2][1])) for r in rows for c in cols]
 
