@@ -8,7 +8,8 @@ same steps small, to check the script itself.
 ``DATA`` holds Set5/ and Set14/ (bird x2 end to end, Set14 x2 as one folder command); without it the bundled
 astronaut photo stands in for bird and Set14 is skipped. Steps, each timed wall-clock in this process:
 
-1. ``fit-and-run`` default x2 of bird (rgb protocol LR), end to end, ONNX engine: seconds and Y-PSNR.
+1. ``fit-and-run`` default x2 of bird (rgb protocol LR), end to end, ONNX engine: seconds and Y-PSNR; then the
+   same with ``--cuda-graphs`` (experimental: its seconds and Y-PSNR, or the error it met).
 2. ``fit-and-run`` of the Set14 x2 LR folder, one command (packed, the GPU default): seconds and mean Y-PSNR,
    beside the same fits one at a time (``--pack 1 --jobs 14``, the baseline's 14 processes).
 3. ONNX Runtime (CUDA if there, else CPU) on a 1024^2 and a 2048^2 LR image, whole (no --tile): seconds, or
@@ -81,6 +82,23 @@ def fit_bird(data: Path | None, tmp: Path, quick: bool) -> dict:
     hr = mod_crop(read_image(hr_path).pixels, 2)
     psnr = score_output(read_image(tmp / "bird_sr.png").pixels, hr, 2)[0]
     return {"image": hr_path.name, "seconds": round(seconds, 2), "psnr_y": round(float(psnr), 2)}
+
+
+def fit_bird_graphed(data: Path | None, tmp: Path, quick: bool) -> dict:
+    """Step 1 again with ``--cuda-graphs``: seconds and Y-PSNR, or the error (the recording has not met a GPU)."""
+    from zssr_deploy.io import read_image
+    from zssr_deploy.metrics import mod_crop, score_output
+
+    hr_path = data / "Set5" / "bird.png" if data else tmp / "astronaut.png"
+    extra = ["--max-iters", "20", "--provider", "cpu"] if quick else []
+    try:
+        seconds, _ = _cli("fit-and-run", str(tmp / "bird_lr.png"), "-o", str(tmp / "bird_graphed.png"), "--overwrite",
+                          "-q", "--cuda-graphs", *extra)
+    except RuntimeError as exc:
+        return {"error": str(exc)[-500:]}
+    hr = mod_crop(read_image(hr_path).pixels, 2)
+    psnr = score_output(read_image(tmp / "bird_graphed.png").pixels, hr, 2)[0]
+    return {"seconds": round(seconds, 2), "psnr_y": round(float(psnr), 2)}
 
 
 def _mean_psnr(sr_dir: Path, hr_dir: Path, names: list[str]) -> float:
@@ -186,6 +204,8 @@ def main() -> None:
         tmp = Path(d)
         result["bird_x2"] = fit_bird(args.data, tmp, args.quick)
         print("bird x2 end to end:", result["bird_x2"], "baseline", BASELINE["bird_x2_end_to_end_s"], "s", flush=True)
+        result["bird_x2_cuda_graphs"] = fit_bird_graphed(args.data, tmp, args.quick)
+        print("bird x2 end to end, --cuda-graphs:", result["bird_x2_cuda_graphs"], flush=True)
         result["set14_x2"] = fit_set14(args.data, tmp, args.quick)
         print("Set14 x2 one command:", result["set14_x2"], "baseline", BASELINE["set14_x2_folder_s"], "s", flush=True)
         _cli("fit", str(tmp / "bird_lr.png"), "-o", str(tmp / "m.onnx"), "--max-iters", "10", "--overwrite", "-q")

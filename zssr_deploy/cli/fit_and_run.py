@@ -76,7 +76,7 @@ fit_and_run.sections = (  # type: ignore[attr-defined]
     ("Kernel", ("kernel_path", "kernel_estimator", "kernel_iters", "kernel_phase")),
     ("Training", ("preset", "steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "no_ensemble",
                   "noise_std", "crop_size", "precision", "checkpoint")),
-    ("Device", ("device", "gpu", "threads")),
+    ("Device", ("device", "gpu", "threads", "cuda_graphs")),
     ("Inference", ("engine", "fp16", "provider", "tile")),
     ("Batch (a folder or glob INPUT) and cluster", ("recursive", "suffix", "ext", "jobs", "pack", "report", "cluster",
                                                      "cpus_per_task", "gpus_per_task")),

@@ -43,6 +43,9 @@ training_options = _options(
                  help="CPU threads for training and inference [default: all cores]."),
     click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default=None,
                  help=f"Training precision [default: {ZSSRConfig.precision}: bf16 where the hardware has bf16 units]."),
+    click.option("--cuda-graphs", "cuda_graphs", is_flag=True, default=None,
+                 help="GPU: replay each training iteration as a CUDA graph (one per father shape; the same "
+                      "arithmetic, without a launch per operation). Experimental: not yet run on a GPU."),
     click.option("--kernel-phase", type=click.Choice(["zssr", "centered"]), default=None,
                  help="How a kernel is re-centred: zssr (default; DIV2KRK-style data) or centered (LR made with a "
                       "centred kernel, rows 0, s, 2s: MZSR's convention)."),
@@ -87,7 +90,7 @@ def config_from(opts: dict[str, Any], compute: Compute) -> ZSSRConfig:
     from ..trainers.config import build_config
 
     keys = ("steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "precision",
-            "noise_std", "crop_size", "kernel_phase")
+            "noise_std", "crop_size", "kernel_phase", "cuda_graphs")
     fields = {k: opts.pop(k, None) for k in keys}
     fields["device"] = compute.torch_device
     if opts.pop("no_ensemble", False):

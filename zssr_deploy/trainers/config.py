@@ -95,6 +95,11 @@ class ZSSRConfig:
     precision: str = "auto"
     """Training precision: 'fp32', 'bf16' (autocast, channels_last) or 'auto' (bf16 where the hardware has
     native bf16 units, else fp32)."""
+    cuda_graphs: bool = False
+    """On a CUDA device, replay each training iteration after the father's sampling (son, upscale, network,
+    loss, backward, Adam) as a CUDA graph, one captured per father shape (:mod:`~zssr_deploy.trainers.graphed`):
+    the same arithmetic without a kernel launch per operation. Ignored on the CPU and with ``noise_std`` (the
+    noise generator is not captured). Experimental: not yet run on a GPU (docs/benchmarks/speed.md)."""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
     """Free-form notes carried into exported metadata (e.g. the preset name)."""
 

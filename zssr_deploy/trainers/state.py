@@ -4,6 +4,7 @@ one, so that a resumed fit continues exactly where the interrupted one stopped."
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -15,6 +16,8 @@ from ..models.network import ZSSRNet
 from .config import ZSSRConfig
 
 __all__ = ["FitState", "Progress", "StepSummary", "image_to_tensor", "tensor_to_image"]
+
+log = logging.getLogger(__name__)
 
 
 def image_to_tensor(img: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -59,6 +62,17 @@ class StepSummary:
     seconds: float
 
 
+def _graphs_wanted(config: ZSSRConfig, device: torch.device) -> bool:
+    """``config.cuda_graphs`` where it can be honoured (a CUDA device, no son noise); said once otherwise."""
+    if not config.cuda_graphs:
+        return False
+    why = ("it needs a CUDA device" if device.type != "cuda" else
+           "son noise draws from a generator the graph does not capture" if config.noise_std > 0 else None)
+    if why:
+        log.warning("cuda_graphs asked for, but %s: training runs eagerly", why)
+    return why is None
+
+
 @dataclass
 class FitState:
     """Everything that carries over from one scale step to the next (build it with :meth:`start`)."""
@@ -82,6 +96,8 @@ class FitState:
     """One per finished step."""
     seconds_before: float = 0.0
     """Fit seconds spent before this process (steps restored from a checkpoint)."""
+    graphed: bool = False
+    """Iterations replayed as CUDA graphs (``config.cuda_graphs`` on a CUDA device, no son noise)."""
 
     @classmethod
     def start(cls, image: np.ndarray, config: ZSSRConfig) -> FitState:
@@ -94,15 +110,19 @@ class FitState:
         net = ZSSRNet(image.shape[2], config.width, config.depth, config.init_variance,
                       generator=torch.Generator().manual_seed(config.seed))
         net = net.to(device, memory_format=memory_format_for(precision))
-        optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
-        return cls(config, device, precision, net, optimizer, rng, gen, [image_to_tensor(image, device)])
+        graphed = _graphs_wanted(config, device)
+        state = cls(config, device, precision, net, None, rng, gen, [image_to_tensor(image, device)], graphed=graphed)  # type: ignore[arg-type]
+        state.restart_optimizer()
+        return state
 
     @property
     def memory_format(self) -> torch.memory_format:
         return memory_format_for(self.precision)
 
     def autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        # a captured graph must not hold autocast's cache of cast weights (they change at every Adam step)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16",
+                              cache_enabled=not self.graphed)
 
     @property
     def current_input(self) -> torch.Tensor:
@@ -124,8 +144,13 @@ class FitState:
         return [1.0] + [min(sf) for sf in self.config.scale_factors]
 
     def restart_optimizer(self) -> None:
-        """A new scale step is a new objective: fresh Adam moments (the weights are kept)."""
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
+        """A new scale step is a new objective: fresh Adam moments (the weights are kept). A graphed fit's Adam
+        keeps its rate and step counts on the device (``capturable``), so a replayed step reads them there."""
+        if self.graphed:
+            lr = torch.tensor(self.config.learning_rate, dtype=torch.float32, device=self.device)
+            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, capturable=True)
+        else:
+            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
 
     def add_output(self, output: np.ndarray, base_change: bool) -> None:
         """A finished step's output joins the sources; after a base change it is also the new input."""

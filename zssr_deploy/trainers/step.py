@@ -22,7 +22,8 @@ from .config import ZSSRConfig
 from .lr_policy import LearningRatePolicy
 from .state import FitState, Progress, StepSummary
 
-__all__ = ["ScaleStep", "StepRun", "reconstruction_regions", "train_pair", "train_scale_step"]
+__all__ = ["ScaleStep", "StepRun", "draw_father", "reconstruction_regions", "set_learning_rate", "train_on", "train_pair",
+           "train_scale_step"]
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,14 @@ def reconstruction_regions(image: torch.Tensor, config: ZSSRConfig) -> list[torc
 def train_pair(state: FitState, step: ScaleStep, augment: AugmentSettings) -> tuple[torch.Tensor, torch.Tensor]:
     """One training pair of the step: an HR father ``(1, C, h, w)`` cut from the sources and the cubic upscale
     of its LR son to the father's shape (what the network corrects). Draws from the state's generators."""
-    father = sample_father(state.sources, state.base_scales, state.max_father_scale, state.rng, augment)[None]
+    father = draw_father(state, augment)
     return father, step.up(step.son(father), (father.shape[2], father.shape[3]))
 
 
-def _train_iteration(state: FitState, step: ScaleStep, augment: AugmentSettings) -> torch.Tensor:
-    """One Adam step on one (son -> father) pair; returns the loss, left on the device."""
-    father, up = train_pair(state, step, augment)
+def train_on(state: FitState, step: ScaleStep, father: torch.Tensor) -> torch.Tensor:
+    """One Adam step on an HR father ``(1, C, h, w)``: its son's cubic upscale corrected by the network, L1
+    against the father. Returns the loss, left on the device. (The part of an iteration a CUDA graph replays.)"""
+    up = step.up(step.son(father), (father.shape[2], father.shape[3]))
     loss = F.l1_loss(step.correct(up, train=True), father)
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -103,9 +105,24 @@ def _train_iteration(state: FitState, step: ScaleStep, augment: AugmentSettings)
     return loss
 
 
-def _set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+def _train_iteration(state: FitState, step: ScaleStep, augment: AugmentSettings) -> torch.Tensor:
+    """One Adam step on a freshly drawn pair; returns the loss, left on the device."""
+    return train_on(state, step, draw_father(state, augment))
+
+
+def draw_father(state: FitState, augment: AugmentSettings) -> torch.Tensor:
+    """The next HR father ``(1, C, h, w)`` from the state's sources and generators."""
+    return sample_father(state.sources, state.base_scales, state.max_father_scale, state.rng, augment)[None]
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Every group's rate; a rate held in a device tensor (a graphed fit's Adam) is overwritten in place, so the
+    captured graphs read the new value."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        if isinstance(group["lr"], torch.Tensor):
+            group["lr"].fill_(lr)
+        else:
+            group["lr"] = lr
 
 
 class StepRun:
@@ -125,7 +142,7 @@ class StepRun:
             # a new scale step is a new objective: kept moments froze the network on Set5 bird
             # (docs/benchmarks/quality.md, Set5 x2 gradual)
             state.restart_optimizer()
-        _set_learning_rate(state.optimizer, self.policy.lr)
+        set_learning_rate(state.optimizer, self.policy.lr)
         self.regions = reconstruction_regions(state.current_input[None], cfg)
         self.report = _reporter(progress, step.index, len(cfg.scale_factors), cfg.max_iters)
         self.iteration, self.rec_err, self.last_loss = -1, float("nan"), float("nan")
@@ -145,7 +162,7 @@ class StepRun:
         elif iteration % 10 == 9:  # keep a progress bar moving without reading the loss from the device
             self.report(iteration + 1, self.last_loss, self.rec_err, policy.lr)
         if policy.update(iteration):
-            _set_learning_rate(self.state.optimizer, policy.lr)
+            set_learning_rate(self.state.optimizer, policy.lr)
             log.info("iteration %d: learning rate -> %g", iteration, policy.lr)
         return policy.finished or iteration + 1 >= cfg.max_iters
 
@@ -161,7 +178,14 @@ def train_scale_step(state: FitState, step: ScaleStep, progress=None) -> StepSum
     """Train until the learning rate falls below its floor or ``max_iters``; ``progress(Progress)`` as documented
     on :class:`Progress`."""
     run = StepRun(state, step, progress)
-    while not run.after(_train_iteration(state, step, run.augment)):
+    if state.graphed:
+        from .graphed import GraphedIterations
+
+        iterate = GraphedIterations(state, step, run.augment)
+    else:
+        def iterate() -> torch.Tensor:
+            return _train_iteration(state, step, run.augment)
+    while not run.after(iterate()):
         pass
     return run.summary()
 
