@@ -61,13 +61,15 @@ class ScaleStep:
     def reconstruction_error(self, regions: list[torch.Tensor]) -> float:
         """MSE between the input and the network's reconstruction of it from its own son."""
         self.state.net.eval()
-        total, count = 0.0, 0
+        # the regions' sums added in float64 on the device, read once: one host sync a test, not one a region
+        # (the same double additions as adding Python floats, so the same error to the last bit)
+        total, count = torch.zeros((), dtype=torch.float64, device=self.state.device), 0
         for region in regions:
             rec = self.predict(self.son(region), (region.shape[2], region.shape[3]), train=False)
-            total += float(((rec - region) ** 2).sum())
+            total = total + ((rec - region) ** 2).sum().double()
             count += region.numel()
         self.state.net.train()
-        return total / count
+        return float(total) / count
 
 
 def reconstruction_regions(image: torch.Tensor, config: ZSSRConfig) -> list[torch.Tensor]:
