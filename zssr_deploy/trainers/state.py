@@ -176,6 +176,9 @@ class FitState:
         trainer = saved["trainer"]
         self.net.load_state_dict(trainer["net"])
         self.optimizer.load_state_dict(trainer["optimizer"])
+        for group in self.optimizer.param_groups:  # a graphed fit's rate tensor belongs on the training device
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"] = group["lr"].to(self.device)
         self.rng.bit_generator.state = trainer["rng"]
         self.gen.set_state(trainer["gen"])
         torch.set_rng_state(trainer["torch_rng"])
