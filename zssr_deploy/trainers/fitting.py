@@ -163,6 +163,15 @@ def fit_result(state: FitState, pipeline: ZSSRPipeline, pipeline_input: np.ndarr
                      str(state.device), state.precision, resumed)
 
 
+def _graphed(state: FitState, step: ScaleStep):
+    """A graphed fit's iterations for ``train_scale_step`` (None: the eager loop)."""
+    if not state.graphed:
+        return None
+    from .graphed import GraphedIterations
+
+    return lambda run: GraphedIterations(state, step, run.augment)
+
+
 def _resume(state: FitState, ckpt: CheckpointFile | None) -> None:
     saved = ckpt.load() if ckpt is not None else None
     if saved is not None:
@@ -183,7 +192,7 @@ def run_fit(plan: FitPlan, progress: Callable[[Progress], None] | None = None, n
     resumed = state.steps_done
     for i in range(resumed, n):
         step = start_step(state, plan, i, on_step)
-        summary = train_scale_step(state, step, progress)
+        summary = train_scale_step(state, step, progress, _graphed(state, step))
         pipeline, pipeline_input, output = end_step(state, plan, step, summary, on_step, net_tile, final_inference)
         if ckpt is not None and i < n - 1:
             ckpt.save(state.to_checkpoint(state.seconds_before + time.perf_counter() - t0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -176,14 +177,14 @@ class StepRun:
                            time.perf_counter() - self.t0)
 
 
-def train_scale_step(state: FitState, step: ScaleStep, progress=None) -> StepSummary:
+def train_scale_step(state: FitState, step: ScaleStep, progress=None,
+                     iterations: Callable[[StepRun], Callable[[], torch.Tensor]] | None = None) -> StepSummary:
     """Train until the learning rate falls below its floor or ``max_iters``; ``progress(Progress)`` as documented
-    on :class:`Progress`."""
+    on :class:`Progress`. ``iterations(run)`` makes the function that trains one iteration and returns its loss
+    (default: the eager loop; a graphed fit gives :class:`~zssr_deploy.trainers.graphed.GraphedIterations`)."""
     run = StepRun(state, step, progress)
-    if state.graphed:
-        from .graphed import GraphedIterations
-
-        iterate = GraphedIterations(state, step, run.augment)
+    if iterations is not None:
+        iterate = iterations(run)
     else:
         def iterate() -> torch.Tensor:
             return _train_iteration(state, step, run.augment)
