@@ -112,3 +112,34 @@ def test_an_unreachable_cluster_is_refused_at_once(photo_folder, tmp_path, how):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and f"nothing answers on 127.0.0.1:{port}" in lines[0], r.stderr[-2000:]
     assert not (tmp_path / "out").exists()  # refused before the batch made its folder
+
+
+class _FlakyRay:
+    """Ray's client as it fails on a loaded head node: the session's server does not start, ``fails`` times."""
+
+    def __init__(self, fails: int) -> None:
+        self.fails, self.inits, self.shutdowns = fails, 0, 0
+
+    def init(self, **kwargs) -> None:
+        self.inits += 1
+        if self.inits <= self.fails:
+            raise ConnectionAbortedError("Initialization failure from server:\nTraceback (most recent call last):\n"
+                                         "  File ...\nRuntimeError: Proxy failed to Connect to backend!")
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+
+
+def test_a_client_session_that_fails_to_start_is_tried_again(monkeypatch):
+    """Ray's "Initialization failure from server" (its per-client server did not start in time) is tried again
+    twice; a third failure is one line that carries the server's reason. (Ray's own failure, imitated: the live
+    client test above cannot make a head node slow on purpose.)"""
+    from zssr_deploy.batch import executors
+    from zssr_deploy.errors import ConfigError
+
+    monkeypatch.setattr(executors, "RAY_CLIENT_RETRIES", (0.0, 0.0))
+    ray2 = _FlakyRay(2)
+    executors._connect_ray(ray2, "ray://127.0.0.1:1")
+    assert ray2.inits == 3 and ray2.shutdowns == 2
+    with pytest.raises(ConfigError, match="Initialization failure from server: RuntimeError: Proxy failed"):
+        executors._connect_ray(_FlakyRay(3), "ray://127.0.0.1:1")

@@ -180,6 +180,38 @@ def check_ray_address(address: str, timeout: float = 5.0) -> None:
                           "address and RAY_ADDRESS") from None
 
 
+#: seconds between attempts when a Ray client server fails to start this client's session
+RAY_CLIENT_RETRIES = (2.0, 5.0)
+
+
+def _ray_reason(exc: BaseException) -> str:
+    """One line of why Ray refused: the exception's first line, and for a server-side failure (its traceback
+    comes back as the message) that traceback's last line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0].rstrip(':')}: {lines[-1]}"
+
+
+def _connect_ray(ray: Any, target: str) -> None:
+    """``ray.init`` on ``target``. A Ray client server answers but sometimes fails to start the session it
+    makes for each client (a process that must start within Ray's own timeouts: slow on a loaded head node), so
+    "Initialization failure from server" is tried again twice; any other failure is a :class:`ConfigError`."""
+    for pause in (*RAY_CLIENT_RETRIES, None):
+        try:
+            ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
+            return
+        except (ConnectionError, RuntimeError) as exc:
+            reason = _ray_reason(exc)
+            if pause is None or "Initialization failure from server" not in str(exc):
+                raise ConfigError(f"cannot reach a Ray cluster at {target}: {reason} (start one with 'ray start "
+                                  "--head', or set RAY_ADDRESS)") from None
+            log.warning("the Ray client server at %s could not start a session (%s); trying again in %g s", target,
+                        reason, pause)
+            ray.shutdown()  # whatever the failed attempt left connected
+            time.sleep(pause)
+
+
 class _Ray:
     """Each pack a Ray task (retried if its worker dies); inputs and outputs travel through this driver."""
 
@@ -192,11 +224,7 @@ class _Ray:
         if self.started:
             target = ray_target(address)
             check_ray_address(target)
-            try:
-                ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
-            except (ConnectionError, RuntimeError) as exc:
-                raise ConfigError(f"cannot reach a Ray cluster at {target}: {str(exc).splitlines()[0]} (start one with "
-                                  "'ray start --head', or set RAY_ADDRESS)") from None
+            _connect_ray(ray, target)
         self.remote = ray.remote(_ray_task).options(num_cpus=cpus, num_gpus=gpus, max_retries=3)
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
 
