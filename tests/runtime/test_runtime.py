@@ -14,18 +14,24 @@ from zssr_deploy.runtime import ZSSRModel, available_providers, plan_tiles
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.parametrize("uniform", [False, True], ids=["cpu-tiles", "gpu-tiles"])
 @pytest.mark.parametrize("name,tile", [("x2", 23), ("x2", 37), ("x1.5", 27), ("x2x1.5", 30), ("kernel", 29)])
-def test_tiled_equals_whole_image(exported, name, tile, rng):
-    """Tiles that split the image unevenly (67x53 LR) give the whole-image output within 1e-6."""
+def test_tiled_equals_whole_image(exported, name, tile, uniform, rng, monkeypatch):
+    """Tiles that split the image unevenly (67x53 LR) give the whole-image output within 1e-6; so do a GPU's
+    one-shape tiles (``uniform_tiles``, forced here on the CPU provider), one shape at integer factors."""
     _, path = exported(name)
     model = ZSSRModel(path, provider="cpu")
     img = rng.random((67, 53, 3)).astype(np.float32)
     whole = model.run(img)
-    calls = []
+    calls, shapes, forward = [], set(), model._forward
+    model.uniform_tiles = uniform
+    monkeypatch.setattr(model, "_forward", lambda chw: shapes.add(chw.shape) or forward(chw))
     tiled = model.run_tiled(img, tile=max(tile, model.metadata.halo), progress=lambda d, t: calls.append((d, t)))
     assert tiled.shape == whole.shape
     assert np.abs(tiled - whole).max() <= 1e-6, np.abs(tiled - whole).max()
     assert len(calls) > 1 and calls[-1][0] == calls[-1][1]
+    if uniform and name in ("x2", "kernel"):
+        assert len(shapes) == 1, shapes
 
 
 def test_tile_plan_covers_output_once():
@@ -204,19 +210,3 @@ def test_tiles_are_balanced_and_uniform_on_request():
         shapes = {(t.src[1] - t.src[0], t.src[3] - t.src[2]) for t in even}
         assert len(shapes) == 1 or align != (1, 1), shapes
         assert len({(t.src[1] - t.src[0], t.src[3] - t.src[2]) for t in plain}) > 1
-
-
-@pytest.mark.parametrize("name", ["x2", "x1.5"])
-def test_uniform_tiles_give_the_same_pixels(exported, name, rng, monkeypatch):
-    """The GPU's one-shape tiles (forced here on the CPU provider) equal the whole image within 1e-6."""
-    _, path = exported(name)
-    model = ZSSRModel(path, provider="cpu")
-    img = rng.random((67, 53, 3)).astype(np.float32)
-    whole = model.run(img)
-    seen = []
-    forward = model._forward
-    model.uniform_tiles = True
-    monkeypatch.setattr(model, "_forward", lambda chw: seen.append(chw.shape) or forward(chw))
-    tiled = model.run_tiled(img, tile=max(24, model.metadata.halo))
-    assert np.abs(tiled - whole).max() <= 1e-6
-    assert len(seen) > 1 and (len(set(seen)) == 1 or name != "x2"), set(seen)
