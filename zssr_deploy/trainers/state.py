@@ -73,6 +73,15 @@ def _graphs_wanted(config: ZSSRConfig, device: torch.device) -> bool:
     return why is None
 
 
+def _adam(net: ZSSRNet, lr: float, graphed: bool) -> torch.optim.Adam:
+    """The fit's optimizer; a graphed fit's keeps its rate and step counts on the device (``capturable``), where
+    a replayed step reads them."""
+    if graphed:
+        rate = torch.tensor(lr, dtype=torch.float32, device=next(net.parameters()).device)
+        return torch.optim.Adam(net.parameters(), lr=rate, capturable=True)
+    return torch.optim.Adam(net.parameters(), lr=lr)
+
+
 @dataclass
 class FitState:
     """Everything that carries over from one scale step to the next (build it with :meth:`start`)."""
@@ -111,9 +120,8 @@ class FitState:
                       generator=torch.Generator().manual_seed(config.seed))
         net = net.to(device, memory_format=memory_format_for(precision))
         graphed = _graphs_wanted(config, device)
-        state = cls(config, device, precision, net, None, rng, gen, [image_to_tensor(image, device)], graphed=graphed)  # type: ignore[arg-type]
-        state.restart_optimizer()
-        return state
+        return cls(config, device, precision, net, _adam(net, config.learning_rate, graphed), rng, gen,
+                   [image_to_tensor(image, device)], graphed=graphed)
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -144,13 +152,8 @@ class FitState:
         return [1.0] + [min(sf) for sf in self.config.scale_factors]
 
     def restart_optimizer(self) -> None:
-        """A new scale step is a new objective: fresh Adam moments (the weights are kept). A graphed fit's Adam
-        keeps its rate and step counts on the device (``capturable``), so a replayed step reads them there."""
-        if self.graphed:
-            lr = torch.tensor(self.config.learning_rate, dtype=torch.float32, device=self.device)
-            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, capturable=True)
-        else:
-            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
+        """A new scale step is a new objective: fresh Adam moments (the weights are kept)."""
+        self.optimizer = _adam(self.net, self.config.learning_rate, self.graphed)
 
     def add_output(self, output: np.ndarray, base_change: bool) -> None:
         """A finished step's output joins the sources; after a base change it is also the new input."""
