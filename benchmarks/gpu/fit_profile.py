@@ -25,8 +25,9 @@ from common import cpu_model  # noqa: E402
 SYNC_EVENTS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize")
 
 
-def profile_fit(lr, iters: int, device: str = "auto") -> dict:
-    """Profile ``iters`` iterations of a default x2 fit of ``lr`` (float32 HxWxC); a dict of per-iteration facts."""
+def profile_fit(lr, iters: int, device: str = "auto", cuda_graphs: bool = False) -> dict:
+    """Profile ``iters`` iterations of a default x2 fit of ``lr`` (float32 HxWxC), eager or with
+    ``--cuda-graphs``; a dict of per-iteration facts."""
     import torch
     from torch.profiler import ProfilerActivity, profile
 
@@ -42,7 +43,7 @@ def profile_fit(lr, iters: int, device: str = "auto") -> dict:
         shapes[tuple(father.shape[1:])] += 1
         return father
 
-    cfg = ZSSRConfig(max_iters=iters, device=device)
+    cfg = ZSSRConfig(max_iters=iters, device=device, cuda_graphs=cuda_graphs)
     fit(lr, ZSSRConfig(max_iters=20, device=device), final_inference=False)  # warm-up: allocator, cuDNN, libraries
     cuda = torch.cuda.is_available() and device != "cpu"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
@@ -63,10 +64,11 @@ def profile_fit(lr, iters: int, device: str = "auto") -> dict:
                     if getattr(e, "device_type", None) is not None and "cuda" in str(e.device_type).lower())
     top = sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[:12]
     return {
-        "device": result.device, "precision": result.precision, "iterations": n,
+        "device": result.device, "precision": result.precision, "cuda_graphs": cuda_graphs, "iterations": n,
         "wall_ms_per_iteration": round(1000 * wall / n, 3),
         "device_busy_ms_per_iteration": round(device_us / 1000 / n, 3) if cuda else None,
         "kernel_launches_per_iteration": round(count.get("cudaLaunchKernel", 0) / n, 1) if cuda else None,
+        "graph_launches_per_iteration": round(count.get("cudaGraphLaunch", 0) / n, 2) if cuda else None,
         "copies_per_iteration": round(sum(v for k, v in count.items() if k.startswith("cudaMemcpy")) / n, 2) if cuda else None,
         "syncs_per_iteration": round(sum(count.get(k, 0) for k in SYNC_EVENTS) / n, 2) if cuda else None,
         "distinct_father_shapes": len(shapes),
@@ -82,6 +84,7 @@ def main() -> None:
                                                                "default: the bundled astronaut photo, 288 pixels")
     ap.add_argument("--iters", type=int, default=300)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--cuda-graphs", action="store_true", help="profile the graphed fit (a GPU only)")
     ap.add_argument("--quick", action="store_true", help="40 iterations of a small image: checks the script")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -91,7 +94,7 @@ def main() -> None:
 
     hr = read_image(args.image).pixels if args.image else load_sample("astronaut", 96 if args.quick else 288)
     out = {"cpu": cpu_model(), "date": time.strftime("%Y-%m-%d"), "image": str(args.image or "astronaut"),
-           **profile_fit(rgb_protocol_lr(hr, 2), 40 if args.quick else args.iters, args.device)}
+           **profile_fit(rgb_protocol_lr(hr, 2), 40 if args.quick else args.iters, args.device, args.cuda_graphs)}
     print(json.dumps(out, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")

@@ -19,8 +19,9 @@ astronaut photo stands in for bird and Set14 is skipped. Steps, each timed wall-
    (the second run has every tile shape's algorithm chosen): seconds per tile against step 3's whole image.
 5. Set5 x2: the Y-PSNR change of the float16 graph and the float16 torch network against float32 (one fit per
    image on the GPU; the target: at most 0.02 dB). Skipped with ``--quick``.
-6. Where a fit iteration's time goes (``fit_profile.py``, on step 1's LR image): wall and device-busy time,
-   launches, copies and synchronisations per iteration, the costliest host operators, distinct father shapes.
+6. Where a fit iteration's time goes (``fit_profile.py``, on step 1's LR image), eager and with
+   ``--cuda-graphs``: wall and device-busy time, launches, copies and synchronisations per iteration, the
+   costliest host operators, distinct father shapes.
 """
 
 from __future__ import annotations
@@ -223,9 +224,14 @@ def main() -> None:
 
         from zssr_deploy.io import read_image
 
-        result["fit_profile"] = profile_fit(read_image(tmp / "bird_lr.png").pixels, 40 if args.quick else 300)
-        print("fit iteration profile:", {k: v for k, v in result["fit_profile"].items()
-                                         if k != "top_host_ops_ms_per_iteration"}, flush=True)
+        lr = read_image(tmp / "bird_lr.png").pixels
+        for key, graphs in (("fit_profile", False), ("fit_profile_cuda_graphs", True)):
+            try:
+                result[key] = profile_fit(lr, 40 if args.quick else 300, cuda_graphs=graphs)
+            except Exception as exc:  # the graphed fit has never run on a GPU: its failure is a finding too
+                result[key] = {"error": f"{type(exc).__name__}: {exc}"[-500:]}
+            print(f"fit iteration profile{' (--cuda-graphs)' if graphs else ''}:",
+                  {k: v for k, v in result[key].items() if k != "top_host_ops_ms_per_iteration"}, flush=True)
     result["set5_half"] = set5_half(args.data, args.quick)
     print("Set5 x2, half precision against float32:", result["set5_half"], flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
