@@ -88,7 +88,9 @@ def record_cuda(state: FitState, step: ScaleStep, father: torch.Tensor) -> Repla
     _restore(state, saved)
     graph = torch.cuda.CUDAGraph()
     state.optimizer.zero_grad(set_to_none=True)  # the recorded backward writes fresh gradients
-    with torch.cuda.graph(graph):
+    # recorded on the warm-up's stream: libraries cache handles and workspaces per stream, and one created in
+    # the middle of a recording would fail it
+    with torch.cuda.graph(graph, stream=side):
         loss = train_on(state, step, static)
     return Replay(static, loss, graph.replay)
 
