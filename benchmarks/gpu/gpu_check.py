@@ -15,8 +15,9 @@ astronaut photo stands in for bird and Set14 is skipped. Steps, each timed wall-
 3. ONNX Runtime (CUDA if there, else CPU) on a 1024^2 and a 2048^2 LR image, whole (no --tile): seconds, or
    the error (the baseline: 0.49 s; a cuDNN crash at 2048^2).
    The same with ``fit --fp16``'s float16 graph (the target: 1024^2 in 0.15 s).
-4. 2048^2 in the planner's tiles under the cuDNN algorithm searches EXHAUSTIVE and HEURISTIC, twice
-   (the second run has every tile shape's algorithm chosen): seconds per tile against step 3's whole image.
+4. 2048^2 in the planner's tiles: one tile shape (the GPU default now) and up to nine (as at the baseline) under
+   cuDNN's EXHAUSTIVE algorithm search, one shape under HEURISTIC; twice each (the second run has every shape's
+   algorithm chosen): seconds per tile against step 3's whole image.
 5. Set5 x2: the Y-PSNR change of the float16 graph and the float16 torch network against float32 (one fit per
    image on the GPU; the target: at most 0.02 dB). Skipped with ``--quick``.
 6. Where a fit iteration's time goes (``fit_profile.py``, on step 1's LR image), eager and with
@@ -155,13 +156,16 @@ def ort_tiles(model_path: Path, side: int, tile: int | None) -> list[dict]:
     """A ``side``^2 image in tiles (the planner's, or ``tile``) under each cuDNN algorithm search: seconds in all
     and per tile, to find why 2048^2 tiles ran 7x slower each than a 1024^2 image whole (per-shape search?)."""
     from zssr_deploy.runtime import ZSSRModel, available_providers
-    from zssr_deploy.runtime.session import CONV_SEARCHES
 
     provider = "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
     img = np.random.default_rng(1).random((side, side, 3), dtype=np.float32)
     rows = []
-    for search in CONV_SEARCHES[:2] if provider == "cuda" else CONV_SEARCHES[:1]:  # EXHAUSTIVE, HEURISTIC
+    # EXHAUSTIVE with the GPU's one-shape tiles, the same with up to nine shapes (as before), HEURISTIC one-shape
+    runs = [("EXHAUSTIVE", True), ("EXHAUSTIVE", False), ("HEURISTIC", True)] if provider == "cuda" else [("EXHAUSTIVE", None)]
+    for search, uniform in runs:
         model = ZSSRModel(model_path, provider=provider, conv_search=search)
+        if uniform is not None:
+            model.uniform_tiles = uniform
         t = tile or model.auto_tile((side, side)) or side
         tiles: list[int] = []
         t0 = time.perf_counter()
@@ -171,7 +175,8 @@ def ort_tiles(model_path: Path, side: int, tile: int | None) -> list[dict]:
         model.run_tiled(img, t)  # again: every shape's algorithm now chosen
         again = time.perf_counter() - t0
         n = tiles[-1] if tiles else 1
-        rows.append({"side": side, "tile": t, "tiles": n, "conv_search": search, "provider": provider,
+        rows.append({"side": side, "tile": t, "tiles": n, "conv_search": search, "one_shape": model.uniform_tiles,
+                     "provider": provider,
                      "seconds": round(seconds, 3), "per_tile_s": round(seconds / n, 4),
                      "second_run_s": round(again, 3)})
     return rows
