@@ -210,3 +210,31 @@ def test_tiles_are_balanced_and_uniform_on_request():
         shapes = {(t.src[1] - t.src[0], t.src[3] - t.src[2]) for t in even}
         assert len(shapes) == 1 or align != (1, 1), shapes
         assert len({(t.src[1] - t.src[0], t.src[3] - t.src[2]) for t in plain}) > 1
+
+
+def test_bound_buffers_are_reused_per_shape_and_never_aliased(exported, rng):
+    """A pass copies into buffers bound once per input shape (a GPU's one-shape tiles bind once); what it returns
+    is the caller's own array (a later pass does not overwrite it); every pass equals ONNX Runtime's plain run;
+    passes from several threads at once give what they give one at a time."""
+    _, path = exported("x2")
+    model = ZSSRModel(path, provider="cpu")
+    plain = lambda chw: model.session.run(None, {model.input_name: chw[None]})[0][0]  # noqa: E731
+    a, b = (rng.random((3, 20, 24)).astype(np.float32) for _ in range(2))
+    out_a = model._forward(a)
+    first = model._bound
+    out_b = model._forward(b)
+    assert model._bound is first  # the same shape: bound once
+    np.testing.assert_array_equal(out_a, plain(a))  # not overwritten by the pass of b
+    np.testing.assert_array_equal(out_b, plain(b))
+    c = rng.random((3, 17, 31)).astype(np.float32)
+    np.testing.assert_array_equal(model._forward(c), plain(c))
+    assert model._bound is not first and model._bound.shape == (1, 3, 17, 31)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    imgs = [rng.random((h, w, 3)).astype(np.float32) for h, w in ((20, 24), (17, 31), (20, 24), (26, 19))] * 2
+    alone = [model.run(i) for i in imgs]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(model.run, imgs))
+    for x, y in zip(alone, together):
+        np.testing.assert_array_equal(x, y)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,6 +94,16 @@ def _provider_list(provider: str, fp16: bool, trt_cache_dir: str | None, device_
     return out
 
 
+@dataclass(frozen=True)
+class _Bound:
+    """One input shape's IO binding and the two buffers it binds (:meth:`ZSSRModel._bound_for`)."""
+
+    shape: tuple[int, ...]
+    binding: Any
+    input: Any
+    output: Any
+
+
 class ZSSRModel:
     """A loaded zssr-deploy ONNX model.
 
@@ -145,6 +158,8 @@ class ZSSRModel:
         self.uniform_tiles = self.on_gpu
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
+        self._bound: _Bound | None = None
+        self._lock = threading.Lock()
         log.info("loaded %s on %s", p, self.providers)
 
     # -- one forward pass ---------------------------------------------------------------------------------------
@@ -154,16 +169,31 @@ class ZSSRModel:
         return np.asarray(a, dtype=np.float32)
 
     def _forward(self, chw: np.ndarray) -> np.ndarray:
+        """One pass of a ``CxHxW`` float32 region through the graph (``Cx(H*sy)x(W*sx)`` back)."""
         x = np.ascontiguousarray(chw[None])
-        if not self.on_gpu:
-            return self.session.run([self.output_name], {self.input_name: x})[0][0]
-        # GPU: IO binding copies the tile once to the device and lets ONNX Runtime allocate the output there.
+        with self._lock:  # the buffers are the model's: one pass at a time (ONNX Runtime's run alone is thread-safe)
+            bound = self._bound_for(x.shape)
+            bound.input.update_inplace(x)  # one copy into the buffer the graph reads (on a GPU: host to device)
+            self.session.run_with_iobinding(bound.binding)
+            return bound.binding.copy_outputs_to_cpu()[0][0]
+
+    def _bound_for(self, shape: tuple[int, ...]) -> _Bound:
+        """The input and output buffers for one input shape, made and bound once and kept while tiles of that shape
+        come (on a GPU a plan's tiles are all of one shape): on the provider's device (the session's
+        ``device_id``), so a tile costs a copy in and a copy out, not two device allocations and a binding."""
+        if self._bound is not None and self._bound.shape == shape:
+            return self._bound
+        self._bound = None  # the previous shape's buffers go before the new ones are made (GPU memory)
         ort = _ort()
+        where = ("cuda", self.device_id) if self.on_gpu else ("cpu", 0)
+        oh, ow = self.metadata.output_size(shape[2], shape[3])
+        src = ort.OrtValue.ortvalue_from_shape_and_type(list(shape), np.float32, *where)
+        dst = ort.OrtValue.ortvalue_from_shape_and_type([shape[0], shape[1], oh, ow], np.float32, *where)
         binding = self.session.io_binding()
-        binding.bind_ortvalue_input(self.input_name, ort.OrtValue.ortvalue_from_numpy(x, "cuda", self.device_id))
-        binding.bind_output(self.output_name, "cuda", self.device_id)
-        self.session.run_with_iobinding(binding)
-        return binding.copy_outputs_to_cpu()[0][0]
+        binding.bind_ortvalue_input(self.input_name, src)
+        binding.bind_ortvalue_output(self.output_name, dst)
+        self._bound = _Bound(shape, binding, src, dst)
+        return self._bound
 
     def auto_tile(self, hw: Sequence[int]) -> int | None:
         """The tile side for an ``h x w`` image on this session's provider, or None for one pass: the graph's
