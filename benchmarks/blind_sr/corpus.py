@@ -1,7 +1,8 @@
 """The held-out corpus of the blind-SR protocol: natural photos no benchmark set holds and no design here saw,
-split once into a design half and a test half, each photo degraded x2 under two kernel seeds.
+split once into a design half and a test half, each photo degraded x2 under two kernel seeds; a third set,
+``fresh`` (added after the test half was read), judges the rule that follows.
 
-    python benchmarks/blind_sr/corpus.py --mirrors MIRRORS --out benchmarks/blind/corpus [--seeds 11 12]
+    python benchmarks/blind_sr/corpus.py --mirrors MIRRORS --out benchmarks/blind/corpus [--seeds 11 12] [--halves fresh]
 
 ``MIRRORS`` holds git snapshots of the source repositories (``OWNER+NAME/repo``, as the ``fetch`` tool writes
 them); the photos are read from the commits pinned in ``corpus.json`` beside this script, never downloaded and
@@ -74,11 +75,13 @@ def main() -> None:
     ap.add_argument("--mirrors", type=Path, required=True, help="folder of OWNER+NAME/repo git snapshots")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[11, 12])
+    ap.add_argument("--halves", nargs="+", default=["design", "test"], choices=["design", "test", "fresh"],
+                    help="which halves to build ('fresh': the photos that judge the next rule; corpus.json)")
     ap.add_argument("--scales", type=int, nargs="+", default=[2], choices=[2, 4],
                     help="x4 applies each photo's x2 kernel (the same seed) twice: OUT/HALF/x4_sSEED")
     args = ap.parse_args()
     photos = json.loads(MANIFEST.read_text())["photos"]
-    for half in ("design", "test"):
+    for half in args.halves:
         hr = args.out / half / "hr"
         hr.mkdir(parents=True, exist_ok=True)
         for entry in (p for p in photos if p["half"] == half):
