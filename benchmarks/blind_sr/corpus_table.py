@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 
-def _scores(path: Path) -> dict[str, dict]:
+def scores(path: Path) -> dict[str, dict]:
     """The images of a results file and of its ``_partN`` siblings (a second runner working from the other end)."""
     found: dict[str, dict] = {}
     for p in [path, *sorted(path.parent.glob(f"{path.stem}_part*.json"))]:
@@ -37,7 +37,7 @@ def main() -> None:
     args = ap.parse_args()
     table, lines = [], []
     for s in args.seeds:
-        got = {k: _scores(Path(f"{args.prefix}_s{s}_{k}.json")) for k in ("none", "true", *args.rows)}
+        got = {k: scores(Path(f"{args.prefix}_s{s}_{k}.json")) for k in ("none", "true", *args.rows)}
         kept = set()
         if args.kept_by:
             kept = {n for n, r in json.loads(Path(args.kept_by.format(seed=s)).read_text())["images"].items() if not r["used"]}

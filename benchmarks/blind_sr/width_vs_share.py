@@ -12,8 +12,6 @@ is not used: it hardly sees a too-wide kernel (``common.spread``).
 
 from __future__ import annotations
 
-import glob
-import json
 import sys
 from pathlib import Path
 
@@ -23,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import spread  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus_table import scores  # noqa: E402
+
 # (half, result folder, the estimate row judged there)
 HALVES = (("design", "corpus_design", "wide"), ("test", "corpus_test", "estimate"))
 CLASSES = ((0.0, 0.6), (0.6, 0.8), (0.8, 1.0), (1.0, 99.0))
@@ -30,11 +31,7 @@ CLASSES = ((0.0, 0.6), (0.6, 0.8), (0.8, 1.0), (1.0, 99.0))
 
 def load(base: str, row: str) -> dict:
     """One row's images by name, from its file and any ``_partN`` siblings."""
-    out: dict = {}
-    for f in [f"{base}_{row}.json", *sorted(glob.glob(f"{base}_{row}_part*.json"))]:
-        if Path(f).is_file():
-            out.update({x["name"]: x for x in json.loads(Path(f).read_text())["images"]})
-    return out
+    return scores(Path(f"{base}_{row}.json"))
 
 
 def rows_of(half: str, folder: str, est: str) -> list[dict]:
