@@ -31,16 +31,15 @@ FEATURES = {
 def main() -> None:
     halves, error, values = [], [], {f: [] for f in FEATURES}
     for half, folder, est in HALVES:
-        for seed in (11, 12):
-            fits = load(str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x2_s{seed}"), est)
-            for r in rows_of(half, folder, est):
-                if r["seed"] != seed or r["best"] is None:
-                    continue
-                k = fits[r["name"]]["fit"]["kernel"]
-                halves.append(half)
-                error.append(np.log(r["best"]))
-                for f, get in FEATURES.items():
-                    values[f].append(get(k, k["gaussian"]))
+        fits = {seed: load(str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x2_s{seed}"), est) for seed in (11, 12)}
+        for r in rows_of(half, folder, est):
+            if r["best"] is None:
+                continue
+            k = fits[r["seed"]][r["name"]]["fit"]["kernel"]
+            halves.append(half)
+            error.append(np.log(r["best"]))
+            for f, get in FEATURES.items():
+                values[f].append(get(k, k["gaussian"]))
     h, e = np.array(halves), np.array(error)
     print(f"{len(e)} image-seeds; Spearman correlation with log(best / true spread):")
     print("| feature | design | test | both |\n|---|---|---|---|")

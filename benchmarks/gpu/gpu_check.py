@@ -67,6 +67,13 @@ def _gpu_name() -> str:
         return "none"
 
 
+def _ort_provider() -> str:
+    """The ONNX Runtime provider the ORT steps time: CUDA where this ONNX Runtime has it, else the CPU."""
+    from zssr_deploy.runtime import available_providers
+
+    return "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
+
+
 def _lr_of(hr_path: Path, out: Path) -> Path:
     from zssr_deploy.io import read_image, write_image
     from zssr_deploy.metrics import rgb_protocol_lr
@@ -152,9 +159,9 @@ def fit_set14(data: Path | None, tmp: Path, quick: bool) -> dict | None:
 
 
 def ort_whole(model_path: Path, sides: list[int]) -> list[dict]:
-    from zssr_deploy.runtime import ZSSRModel, available_providers
+    from zssr_deploy.runtime import ZSSRModel
 
-    provider = "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
+    provider = _ort_provider()
     model = ZSSRModel(model_path, provider=provider)
     rows = []
     for side in sides:
@@ -174,9 +181,9 @@ def ort_whole(model_path: Path, sides: list[int]) -> list[dict]:
 def ort_tiles(model_path: Path, side: int, tile: int | None) -> list[dict]:
     """A ``side``^2 image in tiles (the planner's, or ``tile``) under each cuDNN algorithm search: seconds in all
     and per tile, to find why 2048^2 tiles ran 7x slower each than a 1024^2 image whole (per-shape search?)."""
-    from zssr_deploy.runtime import ZSSRModel, available_providers
+    from zssr_deploy.runtime import ZSSRModel
 
-    provider = "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
+    provider = _ort_provider()
     img = np.random.default_rng(1).random((side, side, 3), dtype=np.float32)
     rows = []
     # EXHAUSTIVE with the GPU's one-shape tiles, the same with up to nine shapes (as before), HEURISTIC one-shape
@@ -206,10 +213,10 @@ def ort_first_image(model_path: Path, lr_path: Path) -> list[dict]:
     pass on step 1's LR image (the search runs here), a second pass. For one small image the search may cost more
     than it saves (the baseline's inference phase: 1.4-1.9 s for a 144x144 bird)."""
     from zssr_deploy.io import read_image
-    from zssr_deploy.runtime import ZSSRModel, available_providers
+    from zssr_deploy.runtime import ZSSRModel
     from zssr_deploy.runtime.session import CONV_SEARCHES
 
-    provider = "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
+    provider = _ort_provider()
     img = read_image(lr_path).pixels
     rows = []
     for search in CONV_SEARCHES if provider == "cuda" else ("EXHAUSTIVE",):
@@ -230,9 +237,8 @@ def set5_half(data: Path | None, quick: bool) -> list[str] | None:
     (``benchmarks/quality/half_precision.py``; the acceptance: at most 0.02 dB)."""
     if not data or not (data / "Set5").is_dir() or quick:
         return None
-    from zssr_deploy.runtime import available_providers
 
-    provider = "cuda" if "CUDAExecutionProvider" in available_providers() else "cpu"
+    provider = _ort_provider()
     with tempfile.TemporaryDirectory() as d:
         r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality" / "half_precision.py"), str(data / "Set5"),
                             "--json", str(Path(d) / "half.json"), "--provider", provider, "--threads", "4"],
@@ -251,7 +257,9 @@ def main() -> None:
               "quick": args.quick, "baseline": BASELINE}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        os.environ["ZSSR_DEPLOY_CACHE"] = str(tmp / "graphs")  # starts empty: the first export is timed (fit_bird)
+        # an export cache of this run's own, empty at the start: the first export is timed (fit_bird); it goes
+        # with the temporary folder, so the steps after this block use the user's cache again
+        os.environ["ZSSR_DEPLOY_CACHE"] = str(tmp / "graphs")
         result["bird_x2"] = fit_bird(args.data, tmp, args.quick)
         print("bird x2 end to end:", result["bird_x2"], "baseline", BASELINE["bird_x2_end_to_end_s"], "s", flush=True)
         result["bird_x2_cuda_graphs"] = fit_bird_graphed(args.data, tmp, args.quick)
@@ -284,6 +292,7 @@ def main() -> None:
                 result[key] = {"error": f"{type(exc).__name__}: {exc}"[-500:]}
             print(f"fit iteration profile{' (--cuda-graphs)' if graphs else ''}:",
                   {k: v for k, v in result[key].items() if k != "top_host_ops_ms_per_iteration"}, flush=True)
+    os.environ.pop("ZSSR_DEPLOY_CACHE")  # its folder is gone: a later export would make it again in /tmp
     result["set5_half"] = set5_half(args.data, args.quick)
     print("Set5 x2, half precision against float32:", result["set5_half"], flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
