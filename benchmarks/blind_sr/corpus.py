@@ -3,6 +3,11 @@ split once into a design half and a test half, each photo degraded x2 under two 
 ``fresh`` (added after the test half was read), judges the rule that follows.
 
     python benchmarks/blind_sr/corpus.py --mirrors MIRRORS --out benchmarks/blind/corpus [--seeds 11 12] [--halves fresh]
+    python benchmarks/blind_sr/corpus.py --mirrors MIRRORS --check-duplicates
+
+``--check-duplicates`` compares every photo of every half (a centre square's 24x24 thumbnail, correlation above
+0.95) and exits 1 if two match and neither names the other in ``duplicate_of``: the same photo ships in several
+wallpaper repositories under other names, and a copy in two halves would leak the test into the design.
 
 ``MIRRORS`` holds git snapshots of the source repositories (``OWNER+NAME/repo``, as the ``fetch`` tool writes
 them); the photos are read from the commits pinned in ``corpus.json`` beside this script, never downloaded and
@@ -70,10 +75,35 @@ def hr_crop(pixels: np.ndarray, name: str) -> np.ndarray:
     return pixels[top : top + CROP, left : left + CROP]
 
 
+def thumbnail(pixels: np.ndarray) -> np.ndarray:
+    """A centre square's 24x24 gray thumbnail, zero mean and unit variance (sizes and crops aside)."""
+    gray = pixels.mean(axis=2)
+    h, w = gray.shape
+    side = min(h, w)
+    square = gray[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
+    t = cv2.resize(square.astype(np.float32), (24, 24), interpolation=cv2.INTER_AREA).ravel()
+    return (t - t.mean()) / (t.std() + 1e-6)
+
+
+def check_duplicates(mirrors: Path, photos: list[dict], threshold: float = 0.95) -> list[tuple[str, str, float]]:
+    """Pairs of photos whose thumbnails correlate above ``threshold`` and are not marked ``duplicate_of``."""
+    thumbs = {p["name"]: thumbnail(read_photo(mirrors, p)) for p in photos}
+    marked = {frozenset((p["name"], p["duplicate_of"])) for p in photos if "duplicate_of" in p}
+    names = sorted(thumbs)
+    found = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            c = float(np.mean(thumbs[a] * thumbs[b]))
+            if c > threshold and frozenset((a, b)) not in marked:
+                found.append((a, b, c))
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mirrors", type=Path, required=True, help="folder of OWNER+NAME/repo git snapshots")
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--check-duplicates", action="store_true", help="compare every photo's thumbnail; build nothing")
     ap.add_argument("--seeds", type=int, nargs="+", default=[11, 12])
     ap.add_argument("--halves", nargs="+", default=["design", "test"], choices=["design", "test", "fresh"],
                     help="which halves to build ('fresh': the photos that judge the next rule; corpus.json)")
@@ -81,6 +111,14 @@ def main() -> None:
                     help="x4 applies each photo's x2 kernel (the same seed) twice: OUT/HALF/x4_sSEED")
     args = ap.parse_args()
     photos = json.loads(MANIFEST.read_text())["photos"]
+    if args.check_duplicates:
+        found = check_duplicates(args.mirrors, photos)
+        for a, b, c in found:
+            print(f"{a} and {b}: thumbnails correlate {c:.3f}; the same photo? mark one 'duplicate_of' the other")
+        print(f"{len(photos)} photos compared, {len(found)} unmarked pairs")
+        raise SystemExit(1 if found else 0)
+    if args.out is None:
+        ap.error("--out is needed to build the corpus")
     for half in args.halves:
         hr = args.out / half / "hr"
         hr.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ Results files are ``PREFIX_s{seed}_{row}.json`` (``zssr-deploy evaluate --json``
 ``--kept-by``: a kernel-only
 run (``kernel_estimation.py``) of the same rule for rejection; an estimate row missing where that run kept the
 bicubic assumption is the "none" row (the fit is the same: no kernel), so it need not be fitted again.
+A photo that ``corpus.json`` marks ``duplicate_of`` another is the same photo under other kernels: an extra line
+gives each row's share with such copies left out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+MANIFEST = Path(__file__).with_name("corpus.json")
 
 
 def scores(path: Path) -> dict[str, dict]:
@@ -26,6 +30,19 @@ def scores(path: Path) -> dict[str, dict]:
         if p.exists():
             found.update({i["name"]: i for i in json.loads(p.read_text())["images"]})
     return found
+
+
+def copies() -> set[str]:
+    """Names ``corpus.json`` marks as another photo's copy."""
+    return {p["name"] for p in json.loads(MANIFEST.read_text())["photos"] if "duplicate_of" in p}
+
+
+def share_line(k: str, label: str, rows: list[dict]) -> str:
+    gap = sum(r["true"] - r["none"] for r in rows)
+    gain = sum(r[k] - r["none"] for r in rows)
+    return (f"{k}, {label} ({len(rows)}): {100 * gain / gap:.0f} % of the gap on the mean "
+            f"(mean {sum(r[k] for r in rows) / len(rows):.2f} against {sum(r['none'] for r in rows) / len(rows):.2f}"
+            f" assumed, {sum(r['true'] for r in rows) / len(rows):.2f} true)")
 
 
 def main() -> None:
@@ -68,11 +85,11 @@ def main() -> None:
         return
     for k in args.rows:
         for label, rows in (("all", table), ("true kernel above the assumption", [r for r in table if r["true"] > r["none"]])):
-            gap = sum(r["true"] - r["none"] for r in rows)
-            gain = sum(r[k] - r["none"] for r in rows)
-            lines.append(f"{k}, {label} ({len(rows)}): {100 * gain / gap:.0f} % of the gap on the mean "
-                         f"(mean {sum(r[k] for r in rows) / len(rows):.2f} against {sum(r['none'] for r in rows) / len(rows):.2f}"
-                         f" assumed, {sum(r['true'] for r in rows) / len(rows):.2f} true)")
+            lines.append(share_line(k, label, rows))
+        dropped = sorted({r["name"] for r in table} & copies())
+        if dropped:
+            lines.append(share_line(k, "each photo once, without the copies " + ", ".join(dropped),
+                                    [r for r in table if r["name"] not in dropped]))
         d = [r[k] - r["none"] for r in table]
         shares = [r[k + ":share_of_fit"] for r in table if r.get(k + ":share_of_fit")]
         lines.append(f"{k}: gained {sum(x > 0.005 for x in d)}, lost {sum(x < -0.005 for x in d)} "

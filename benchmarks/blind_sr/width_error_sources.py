@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import spread  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus_table import copies  # noqa: E402
 from width_vs_share import HALVES, load, rows_of  # noqa: E402
 
 #: every estimate row measured per half (the design half tried three rules on its photos)
@@ -43,11 +44,12 @@ CLIFF = (1.33, 1.72)
 
 
 def best_errors() -> list[dict]:
-    """Per image-seed of both halves: half, photo, seed, log(best / true spread) (the adopted rules' rows)."""
-    out = []
+    """Per image-seed of both halves: half, photo, seed, log(best / true spread) (the adopted rules' rows); a photo
+    ``corpus.json`` marks as another's copy is left out (it would count one photo's error twice)."""
+    out, dropped = [], copies()
     for half, folder, est in HALVES:
         for r in rows_of(half, folder, est):
-            if r["best"] is not None and r["gap"] > 0:  # the dark Saturn photo: no gap to share
+            if r["best"] is not None and r["gap"] > 0 and r["name"] not in dropped:  # the dark Saturn photo: no gap to share
                 out.append({"half": half, "name": r["name"], "seed": r["seed"], "error": float(np.log(r["best"]))})
     return out
 
@@ -64,8 +66,8 @@ def photo_or_kernel(rows: list[dict]) -> None:
 
 
 def width_points() -> tuple[np.ndarray, np.ndarray]:
-    """(used spread / true spread, share) of every measured estimate row whose fit used an estimate."""
-    ratio, share = [], []
+    """(used spread / true spread, share) of every measured estimate row whose fit used an estimate (copies aside)."""
+    ratio, share, dropped = [], [], copies()
     for half, folder, _ in HALVES:
         for seed in (11, 12):
             base = str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x2_s{seed}")
@@ -76,7 +78,7 @@ def width_points() -> tuple[np.ndarray, np.ndarray]:
                     g = k.get("gaussian") or {}
                     used = g.get("used_variances") or g.get("variances")
                     gap = true[name]["psnr_y"] - none[name]["psnr_y"]
-                    if k["source"] != "estimated" or not used or gap <= 0:
+                    if k["source"] != "estimated" or not used or gap <= 0 or name in dropped:
                         continue
                     kernel = ROOT / "benchmarks" / "blind" / "corpus" / half / f"x2_s{seed}" / f"{name}.kernel.npy"
                     truth = spread(np.load(kernel))
