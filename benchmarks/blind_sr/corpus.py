@@ -5,9 +5,11 @@ split once into a design half and a test half, each photo degraded x2 under two 
     python benchmarks/blind_sr/corpus.py --mirrors MIRRORS --out benchmarks/blind/corpus [--seeds 11 12] [--halves fresh]
     python benchmarks/blind_sr/corpus.py --mirrors MIRRORS --check-duplicates
 
-``--check-duplicates`` compares every photo of every half (a centre square's 24x24 thumbnail, correlation above
-0.95) and exits 1 if two match and neither names the other in ``duplicate_of``: the same photo ships in several
-wallpaper repositories under other names, and a copy in two halves would leak the test into the design.
+``--check-duplicates`` compares every photo of every half and exits 1 if two match and neither names the other in
+``duplicate_of``: the same photo ships in several wallpaper repositories under other names, and a copy in two
+halves would leak the test into the design. A match: a centre square's 24x24 thumbnails correlate above 0.95
+(composition), and so do its 256x256 Laplacians above 0.5 (the fine detail: two skies of the same gradient match
+the first test but not the second).
 
 ``MIRRORS`` holds git snapshots of the source repositories (``OWNER+NAME/repo``, as the ``fetch`` tool writes
 them); the photos are read from the commits pinned in ``corpus.json`` beside this script, never downloaded and
@@ -50,6 +52,8 @@ def name_hash(name: str) -> int:
 def read_photo(mirrors: Path, entry: dict) -> np.ndarray:
     """The photo's RGB pixels (float32 in [0, 1]) from the pinned commit of its repository snapshot."""
     git_dir = mirrors / entry["repo"].replace("/", "+") / "repo"
+    if (git_dir / ".git").is_dir():  # a snapshot with a work tree's layout
+        git_dir = git_dir / ".git"
     blob = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "blob", f"{entry['commit']}:{entry['path']}"],
                           capture_output=True, check=True).stdout
     px = decode_image(blob, entry["path"]).pixels
@@ -75,27 +79,36 @@ def hr_crop(pixels: np.ndarray, name: str) -> np.ndarray:
     return pixels[top : top + CROP, left : left + CROP]
 
 
-def thumbnail(pixels: np.ndarray) -> np.ndarray:
-    """A centre square's 24x24 gray thumbnail, zero mean and unit variance (sizes and crops aside)."""
-    gray = pixels.mean(axis=2)
+def _square(pixels: np.ndarray, side: int) -> np.ndarray:
+    gray = pixels.mean(axis=2).astype(np.float32)
     h, w = gray.shape
-    side = min(h, w)
-    square = gray[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
-    t = cv2.resize(square.astype(np.float32), (24, 24), interpolation=cv2.INTER_AREA).ravel()
-    return (t - t.mean()) / (t.std() + 1e-6)
+    q = min(h, w)
+    return cv2.resize(gray[(h - q) // 2:(h - q) // 2 + q, (w - q) // 2:(w - q) // 2 + q], (side, side),
+                      interpolation=cv2.INTER_AREA)
 
 
-def check_duplicates(mirrors: Path, photos: list[dict], threshold: float = 0.95) -> list[tuple[str, str, float]]:
-    """Pairs of photos whose thumbnails correlate above ``threshold`` and are not marked ``duplicate_of``."""
-    thumbs = {p["name"]: thumbnail(read_photo(mirrors, p)) for p in photos}
+def _normalised(x: np.ndarray) -> np.ndarray:
+    x = x.ravel()
+    return (x - x.mean()) / (x.std() + 1e-6)
+
+
+def fingerprint(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A centre square's 24x24 gray thumbnail and its 256x256 Laplacian, each zero mean and unit variance."""
+    return _normalised(_square(pixels, 24)), _normalised(cv2.Laplacian(_square(pixels, 256), cv2.CV_32F))
+
+
+def check_duplicates(mirrors: Path, photos: list[dict]) -> list[tuple[str, str, float, float]]:
+    """Pairs of photos that match (module docstring) and are not marked ``duplicate_of``: names and both correlations."""
+    prints = {p["name"]: fingerprint(read_photo(mirrors, p)) for p in photos}
     marked = {frozenset((p["name"], p["duplicate_of"])) for p in photos if "duplicate_of" in p}
-    names = sorted(thumbs)
+    names = sorted(prints)
     found = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            c = float(np.mean(thumbs[a] * thumbs[b]))
-            if c > threshold and frozenset((a, b)) not in marked:
-                found.append((a, b, c))
+            coarse = float(np.mean(prints[a][0] * prints[b][0]))
+            fine = float(np.mean(prints[a][1] * prints[b][1]))
+            if coarse > 0.95 and fine > 0.5 and frozenset((a, b)) not in marked:
+                found.append((a, b, coarse, fine))
     return found
 
 
@@ -113,8 +126,9 @@ def main() -> None:
     photos = json.loads(MANIFEST.read_text())["photos"]
     if args.check_duplicates:
         found = check_duplicates(args.mirrors, photos)
-        for a, b, c in found:
-            print(f"{a} and {b}: thumbnails correlate {c:.3f}; the same photo? mark one 'duplicate_of' the other")
+        for a, b, coarse, fine in found:
+            print(f"{a} and {b}: thumbnails correlate {coarse:.3f}, fine detail {fine:.3f}: the same photo; mark one "
+                  "'duplicate_of' the other")
         print(f"{len(photos)} photos compared, {len(found)} unmarked pairs")
         raise SystemExit(1 if found else 0)
     if args.out is None:
