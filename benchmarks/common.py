@@ -9,6 +9,8 @@ import subprocess
 
 import numpy as np
 
+from zssr_deploy.imageops.kernels import kernel_spread
+
 __all__ = ["angle_error", "cpu_model", "moments", "second_moments", "spread"]
 
 
@@ -31,7 +33,7 @@ def second_moments(kernel: np.ndarray) -> np.ndarray:
 def spread(kernel: np.ndarray) -> float:
     """Trace of the kernel's second-moment matrix (HR pixels squared): how much it blurs. Kernel PSNR hardly
     sees this (a too-wide kernel has small taps, so a small RMSE), and over-estimating it ruins ZSSR."""
-    return float(np.trace(second_moments(kernel)))
+    return kernel_spread(kernel)
 
 
 def moments(kernel: np.ndarray) -> dict:

@@ -11,6 +11,7 @@ from ..blind.config import (
     KernelEstimationConfig,
     KernelGANConfig,
     KernelSource,
+    RecurrenceConfig,
     estimation_settings,
     kernel_source,
 )
@@ -58,6 +59,10 @@ kernel_estimation_options = _options(
                       f"best reproduces its own patches) [default: {KernelEstimationConfig.method}]."),
     click.option("--kernel-iters", "kernel_iters", type=click.IntRange(min=1), default=None,
                  help=f"KernelGAN's training iterations (--kernel-estimator kernelgan) [default: {KernelGANConfig.iterations}]."),
+    click.option("--max-kernel-spread", "max_kernel_spread", type=click.FloatRange(min=0.0), default=None,
+                 help="The widest estimate (recurrence) handed to ZSSR: a wider one is scaled down to this spread "
+                      "(trace of its covariance, HR pixels squared); a wider blur is then under-corrected, never "
+                      f"over-sharpened. 0: no cap [default: {RecurrenceConfig.max_spread}]."),
 )
 
 fit_options = _options(
@@ -102,7 +107,8 @@ def config_from(opts: dict[str, Any], compute: Compute) -> ZSSRConfig:
 
 def estimation_from(opts: dict[str, Any], seed: int, device: str) -> KernelEstimationConfig:
     """The estimator's settings from (and popped out of) a command's options: the fit's seed and device."""
-    return estimation_settings(opts.pop("kernel_estimator", None), opts.pop("kernel_iters", None), seed, device)
+    return estimation_settings(opts.pop("kernel_estimator", None), opts.pop("kernel_iters", None), seed, device,
+                               opts.pop("max_kernel_spread", None))
 
 
 def kernel_from(opts: dict[str, Any], config: ZSSRConfig) -> KernelSource:

@@ -23,8 +23,8 @@ from .scale import scale_pair
 KERNEL_PHASES = ("zssr", "centered")
 
 __all__ = ["KERNEL_PHASES", "MAX_MAGNITUDE_RATIO", "align_kernels", "bicubic_kernel", "gaussian_taps",
-           "is_dihedral_symmetric", "kernel_picture", "load_kernel", "random_gaussian_kernel", "read_kernel_file",
-           "shift_kernel", "validate_kernel", "write_kernel", "zssr_centre"]
+           "is_dihedral_symmetric", "kernel_picture", "kernel_spread", "load_kernel", "random_gaussian_kernel",
+           "read_kernel_file", "shift_kernel", "validate_kernel", "write_kernel", "zssr_centre"]
 
 
 #: the most a kernel's total magnitude may exceed its sum (MATLAB bicubic's negative lobes: 1.32-1.41)
@@ -164,6 +164,14 @@ def bicubic_kernel(scale: float | Sequence[float]) -> np.ndarray:
     rows = [contributions(64, int(64 / s), 1.0 / s)[0][int(16 / s)] for s in (sy, sx)]
     k = np.outer(rows[0], rows[1])
     return k / k.sum()
+
+
+def kernel_spread(kernel: np.ndarray) -> float:
+    """How much a kernel blurs: the trace of its second-moment matrix about its centre of mass, in the kernel's
+    pixels squared (a Gaussian's two variances summed; what :attr:`RecurrenceConfig.max_spread` caps)."""
+    k = np.asarray(kernel, np.float64) / np.sum(kernel)
+    y, x = np.mgrid[: k.shape[0], : k.shape[1]]
+    return float((k * (y - (k * y).sum()) ** 2).sum() + (k * (x - (k * x).sum()) ** 2).sum())
 
 
 def is_dihedral_symmetric(kernel: np.ndarray, tol: float = 1e-6) -> bool:
