@@ -15,6 +15,9 @@
    of measured fits, not a fit: it reproduces the measured design (68 %) and test (49 %) means at the
    current rule's factor (about 0.73), which is the check that it can rank factors. Printed with how many
    image-seeds each factor puts past the widths at which fits were seen to lose.
+4. **Caps.** The same for "the rule's own narrowing, then at most ``cap`` spread" on the corpus, and, only
+   indicative (the model's curve comes from corpus photos), on Set5 + Set14's 19 measured best Gaussians
+   (rule 4d6f3fb) with the typical narrowing factor 0.73.
 
 Development data only: the design half and the test half (read 2026-12-05; no longer held out). Shares are the
 mean of per-image shares (the acceptance's "share of the gap on the mean" divides mean gain by mean gap).
@@ -33,7 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import spread  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus_table import copies  # noqa: E402
+from corpus_table import copies, scores  # noqa: E402
 from width_vs_share import HALVES, load, rows_of  # noqa: E402
 
 #: every estimate row measured per half (the design half tried three rules on its photos)
@@ -115,11 +118,50 @@ def constant_factors(rows: list[dict], centres: list[float], means: list[float])
           f"keeping every image-seed under {CLIFF[0]} takes c <= {CLIFF[0] / err.max():.2f}")
 
 
+def narrowed_estimates() -> list[dict]:
+    """Per development image-seed (copies aside): half, best and used spread (the rule's narrowing), true spread."""
+    out, dropped = [], copies()
+    for half, folder, est in HALVES:
+        for seed in (11, 12):
+            base = str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x2_s{seed}")
+            for name, e in load(base, est).items():
+                g = e["fit"]["kernel"].get("gaussian") or {}
+                if name in dropped or not g.get("used_variances") or e["fit"]["kernel"]["source"] != "estimated":
+                    continue
+                kernel = ROOT / "benchmarks" / "blind" / "corpus" / half / f"x2_s{seed}" / f"{name}.kernel.npy"
+                out.append({"half": half, "used": sum(g["used_variances"]), "true": spread(np.load(kernel))})
+    return out
+
+
+def caps(centres: list[float], means: list[float]) -> None:
+    rows = narrowed_estimates()
+    half = np.array([r["half"] for r in rows])
+    used, true = np.array([r["used"] for r in rows]), np.array([r["true"] for r in rows])
+    print(f"4. the rule's narrowing, then a cap on the used spread, on {len(rows)} image-seeds (predicted mean share):")
+    print("| cap | design | test | past 1.2 | past 1.33 | widest |\n|---|---|---|---|---|---|")
+    for cap in (None, 3.0, 3.25, 3.5, 3.75, 4.0, 5.0):
+        rho = (used if cap is None else np.minimum(used, cap)) / true
+        pred = np.interp(rho, centres, means)
+        print(f"| {cap or 'none'} | {pred[half == 'design'].mean():.2f} | {pred[half == 'test'].mean():.2f} | "
+              f"{(rho > 1.2).sum()} | {(rho > 1.33).sum()} | {rho.max():.2f} |")
+    best, truth = [], []
+    for name in ("set5", "set14"):
+        base = ROOT / "benchmarks" / "results" / f"blind_{name}_x2" / f"blind_{name}_x2_recurrence.json"
+        for image, e in scores(base).items():
+            best.append(sum(e["fit"]["kernel"]["gaussian"]["variances"]))
+            truth.append(spread(np.load(ROOT / "benchmarks" / "blind" / f"{name}_x2" / f"{image}.kernel.npy")))
+    b, t = np.array(best), np.array(truth)
+    cells = [f"{label} {np.interp(u / t, centres, means).mean():.2f}"
+             for label, u in (("best Gaussian", b), ("x0.73", 0.73 * b), ("x0.73 capped at 3.5", np.minimum(0.73 * b, 3.5)))]
+    print(f"   Set5 + Set14 ({len(b)} images), indicative: " + ", ".join(cells))
+
+
 def main() -> None:
     rows = best_errors()
     photo_or_kernel(rows)
     centres, means = share_model(*width_points())
     constant_factors(rows, centres, means)
+    caps(centres, means)
 
 
 if __name__ == "__main__":
