@@ -135,6 +135,8 @@ CASES = [
     ("evaluate {d}/hr --scale 1.5", "whole"),
     ("evaluate {d}/hr --upscaler zssr --kernel true", "--lr"),
     ("evaluate {d}/hr --upscaler bicubic --kernel estimate", "--kernel"),
+    ("evaluate {d}/hr --upscaler bicubic --max-kernel-spread 2", "--max-kernel-spread"),
+    ("estimate-kernel {d}/ok.png -o {d}/k.npy --max-kernel-spread -1", "--max-kernel-spread"),
     ("evaluate {d}/hr --resume", "--json"),
     ("evaluate {d}/hr --baseline {d}/notes.txt", "not a results JSON"),
     ("evaluate {d}/missing", "missing"),
