@@ -174,9 +174,10 @@ class KernelFinding:
     kernel_psnr: float | None = None
     """How close the estimate came to a known true kernel (benchmarks; FKP's kernel PSNR)."""
     confidence: float | None = None
-    """How firmly the image pins the kernel's width, 0-1 (patch recurrence): the used kernel's width over the
-    best-matching one's (1: any narrower kernel reproduces the image's patches clearly worse; 0.5: one half as
-    wide does as well, so the estimate is only an upper bound). None for the other estimator."""
+    """How firmly the image pins the kernel's width, 0-1 (patch recurrence): the narrowed kernel's width over the
+    best-matching one's, before the width cap (1: any narrower kernel reproduces the image's patches clearly
+    worse; 0.5: one half as wide does as well, so the estimate is only an upper bound). None for the other
+    estimator."""
 
     @property
     def estimated(self) -> bool:
