@@ -181,7 +181,7 @@ def check_ray_address(address: str, timeout: float = 5.0) -> None:
 
 
 #: seconds between attempts when a Ray client server fails to start this client's session
-RAY_CLIENT_RETRIES = (2.0, 5.0)
+RAY_CLIENT_RETRIES = (2.0, 5.0, 10.0, 20.0)
 
 
 def _ray_reason(exc: BaseException) -> str:
@@ -196,7 +196,8 @@ def _ray_reason(exc: BaseException) -> str:
 def _connect_ray(ray: Any, target: str) -> None:
     """``ray.init`` on ``target``. A Ray client server answers but sometimes fails to start the session it
     makes for each client (a process that must start within Ray's own timeouts: slow on a loaded head node), so
-    "Initialization failure from server" is tried again twice; any other failure is a :class:`ConfigError`."""
+    "Initialization failure from server" is tried again, four times over 37 s (three tries over 7 s failed once
+    on a 2-core machine running three other jobs, 2026-12-05); any other failure is a :class:`ConfigError`."""
     for pause in (*RAY_CLIENT_RETRIES, None):
         try:
             ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
