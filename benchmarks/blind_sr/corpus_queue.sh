@@ -1,0 +1,27 @@
+#!/bin/bash
+# The fits that judge a blind-SR rule on one half of the held-out corpus, for one kernel seed, on one core;
+# resumable (each evaluate --resume skips what is done). Run from a worktree of the rule under judgement:
+#   git worktree add --detach /tmp/zssr-RULE RULE
+#   ZSSR_CODE=/tmp/zssr-RULE bash benchmarks/blind_sr/corpus_queue.sh HALF SEED SUFFIX &   # the other seed on the other core
+# HALF: test or fresh (benchmarks/results/corpus_HALF/); SUFFIX names the Set5/Set14 rows' results file.
+# 1. HALF x2, per photo none / true / estimate (default preset); 2. the same at x4; 3. Set5 (seed 11's core)
+# or Set14 (seed 12's) x2 estimate rows, given-kernel preset as their existing true/estimate rows. The photos:
+# python benchmarks/blind_sr/corpus.py --mirrors MIRRORS --out benchmarks/blind/corpus --halves HALF --scales 2 4
+set -u
+cd "$(dirname "$0")/../.."
+export PYTHONPATH=${ZSSR_CODE:?the worktree of the rule under judgement} OMP_NUM_THREADS=1
+half=$1 s=$2 suffix=$3
+data=${DATA:-../shared/data}
+ev() { .venv/bin/zssr-deploy -q evaluate "$@" --upscaler zssr --threads 1 --resume; }
+for scale in 2 4; do
+  for f in benchmarks/blind/corpus/$half/hr/*.png; do
+    n=$(basename "$f" .png)
+    for k in none true estimate; do
+      ev benchmarks/blind/corpus/$half/hr --scale $scale --lr benchmarks/blind/corpus/$half/x${scale}_s$s --kernel $k \
+        --only "$n" --json benchmarks/results/corpus_$half/corpus_${half}_x${scale}_s${s}_$k.json
+    done
+  done
+done
+set_name=$([ "$s" = 11 ] && echo Set5 || echo Set14); low=$(echo "$set_name" | tr S s)
+ev "$data/$set_name" --lr benchmarks/blind/${low}_x2 --preset given-kernel --kernel estimate \
+  --json benchmarks/results/blind_${low}_x2/blind_${low}_x2_$suffix.json
