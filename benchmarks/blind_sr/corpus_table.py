@@ -66,6 +66,7 @@ def main() -> None:
                     kernel = got[k][name].get("fit", {}).get("kernel", {})
                     row[k + ":confidence"] = kernel.get("confidence")
                     row[k + ":used"] = kernel.get("source") == "estimated"
+                    row[k + ":capped"] = (kernel.get("gaussian") or {}).get("cap", 1.0) < 1.0
                     row[k + ":share_of_fit"] = kernel.get("seconds", 0.0) / max(got[k][name]["fit"]["fit_seconds"], 1e-9)
                 elif name in kept:
                     row[k] = row["none"]
@@ -78,6 +79,7 @@ def main() -> None:
         for k in args.rows:
             c, used = r.get(k + ":confidence"), r.get(k + ":used")
             how = "kept" if not used else (f"c {c:.2f}" if c is not None else "used")
+            how += ", capped" if r.get(k + ":capped") else ""
             cells.append(f"{r[k]:.2f} ({r[k] - r['none']:+.2f}, {how})")
         print(f"| {r['seed']} | {r['name']} | {r['none']:.2f} | {r['true']:.2f} | " + " | ".join(cells) + " |")
     n = len(table)
