@@ -94,16 +94,17 @@ class RecurrenceConfig:
     narrowest: float = 0.25
     """The evidence interval is searched down to this fraction of the best Gaussian's width; an image that cannot
     tell even that from the best has no evidence of its kernel's width (confidence 0: the bicubic assumption)."""
-    max_spread: float | None = 3.5
-    """The widest kernel the estimate hands to ZSSR: a used Gaussian whose spread (the trace of its covariance, HR
-    pixels squared; 3.5 is a sigma of 1.32 pixels on each axis) is wider is scaled down to it, shape and angle
-    kept. Why: the estimate's width error is mostly the photo's own (the two kernels of a corpus photo err alike,
-    +0.89), so no rescaling of it is safe, and a kernel too wide costs ZSSR dB while one too narrow only leaves
-    gain (docs/benchmarks/blind.md, "Where the width error comes from"). A wider blur is then under-corrected,
-    never over-sharpened; give the kernel (``--kernel FILE``) to undo it fully. Chosen on development data only
-    (both halves of the held-out corpus, through the measured share of the true kernel's gain against the used
-    width): the widest cap that keeps every development estimate at or under 1.2 times its true spread. None: no
-    cap."""
+    max_variance: float | None = 1.75
+    """The widest kernel the estimate hands to ZSSR, along any axis: each principal variance of the used Gaussian
+    (HR pixels squared; 1.75 is a sigma of 1.32 pixels) is clipped to this, the angle kept. Why: the estimate's
+    width error is mostly the photo's own (the two kernels of a corpus photo err alike, +0.89), so no rescaling
+    of it is safe, and a kernel too wide in any direction costs ZSSR dB (over-sharpening that direction) while
+    one too narrow only leaves gain (docs/benchmarks/blind.md, "The width cap"). A wider blur is then
+    under-corrected, never over-sharpened; give the kernel (``--kernel FILE``) to undo it fully. Chosen on
+    development data only (both halves of the held-out corpus): a cap on the spread (3.5) was chosen first and
+    one development fit under it still lost (an elongated estimate 2.1 times too wide along its long axis), so
+    the cap went per axis at half of it, which keeps every development estimate at most 1.85 times too wide in
+    any direction (the narrowest loss measured: 2.06). None: no cap."""
 
 
 
@@ -170,7 +171,7 @@ class KernelFinding:
     """Time the estimate took."""
     gaussian: dict | None = None
     """The patch-recurrence estimator's Gaussian (variances, angle, criterion; the used variances and ``cap``,
-    the factor that brought them to :attr:`RecurrenceConfig.max_spread`, 1 when not capped)."""
+    their spread over the narrowed Gaussian's after :attr:`RecurrenceConfig.max_variance`, 1 when not capped)."""
     kernel_psnr: float | None = None
     """How close the estimate came to a known true kernel (benchmarks; FKP's kernel PSNR)."""
     confidence: float | None = None
@@ -257,11 +258,11 @@ class KernelSource:
 
 
 def estimation_settings(method: str | None = None, iterations: int | None = None, seed: int = 0,
-                        device: str = "auto", max_spread: float | None = None) -> KernelEstimationConfig:
-    """The estimator's settings from the command line's options (None keeps the default; ``max_spread`` 0: no
+                        device: str = "auto", max_variance: float | None = None) -> KernelEstimationConfig:
+    """The estimator's settings from the command line's options (None keeps the default; ``max_variance`` 0: no
     cap): the one place they are built, for ``estimate-kernel`` and ``--kernel estimate`` alike."""
     gan = KernelGANConfig() if iterations is None else KernelGANConfig(iterations=iterations)
-    recurrence = RecurrenceConfig() if max_spread is None else RecurrenceConfig(max_spread=max_spread or None)
+    recurrence = RecurrenceConfig() if max_variance is None else RecurrenceConfig(max_variance=max_variance or None)
     return KernelEstimationConfig(method=method or KernelEstimationConfig.method, gan=gan, seed=seed, device=device,
                                   recurrence=recurrence)
 

@@ -166,9 +166,9 @@ def fit_recurrence_kernel(image: np.ndarray, config: RecurrenceConfig = Recurren
 
     The Gaussian returned is the best one narrowed to the edge of the evidence: the narrowest of the same shape
     whose criterion is within ``config.margin`` of the best (:func:`_narrowest_alike`). Its width over the best's
-    is ``facts["confidence"]``. Then, if its spread is above ``config.max_spread``, both variances are scaled down
-    to it (``facts["cap"]``: that factor, 1 when not capped). The facts: the best Gaussian's variances and angle,
-    the used ones, and the criterion for the best and for bicubic."""
+    is ``facts["confidence"]``. Then each of its variances above ``config.max_variance`` is clipped to it
+    (``facts["cap"]``: the used spread over the narrowed one, 1 when not capped). The facts: the best Gaussian's
+    variances and angle, the used ones, and the criterion for the best and for bicubic."""
     with torch.no_grad():
         criterion = RecurrenceCriterion(image, config, device or torch.device("cpu"))
         (a, b, t), best = _search(criterion, config, progress)
@@ -177,18 +177,21 @@ def fit_recurrence_kernel(image: np.ndarray, config: RecurrenceConfig = Recurren
     # a best Gaussian on the range's wide end is no minimum: the criterion keeps preferring wider kernels (a
     # nearly featureless image), so the image does not tell its kernel
     unbounded = a >= config.variances[-1] * (1.0 - 1e-9)
-    cap = _cap(a * factor + b * factor, config.max_spread)
-    used = (a * factor * cap, b * factor * cap)
+    narrowed = (a * factor, b * factor)
+    used = _capped(narrowed, config.max_variance)
+    cap = sum(used) / sum(narrowed)
     facts = {"variances": [round(a, 4), round(b, 4)], "angle": round(t, 2), "criterion": best,
              "bicubic_criterion": bicubic, "at_widest": unbounded, "confidence": round(factor, 3),
              "cap": round(cap, 3), "used_variances": [round(used[0], 4), round(used[1], 4)]}
     log.info("patch recurrence: Gaussian %.2f / %.2f at %.0f degrees, criterion %.3g (bicubic %.3g); the image "
              "cannot tell it from %.2f times its width%s", a, b, t, best, bicubic, factor,
-             f"; capped to spread {config.max_spread:g} ({cap:.2f} of it)" if cap < 1.0 else "")
+             f"; variances capped at {config.max_variance:g} ({cap:.2f} of its spread)" if cap < 1.0 else "")
     keep = bicubic <= best or unbounded
     return (None if keep else gaussian_kernel(*used, t, config.size)), facts
 
 
-def _cap(spread: float, max_spread: float | None) -> float:
-    """The factor (at most 1) that brings a Gaussian of this spread (trace, HR pixels squared) to ``max_spread``."""
-    return 1.0 if max_spread is None or spread <= max_spread else max_spread / spread
+def _capped(variances: tuple[float, float], max_variance: float | None) -> tuple[float, float]:
+    """Each principal variance clipped to ``max_variance`` (HR pixels squared): no direction wider than that."""
+    if max_variance is None:
+        return variances
+    return (min(variances[0], max_variance), min(variances[1], max_variance))

@@ -168,7 +168,7 @@ def _against(path: str, c: Comparison) -> str:
 
 def _bicubic_only(opts: dict[str, Any]) -> None:
     """``--upscaler bicubic`` fits nothing: ZSSR's options would be silently ignored, so they are refused."""
-    zssr_only = [f"--{k.replace('_', '-')}" for k in ("kernel_estimator", "kernel_iters", "max_kernel_spread", "steps",
+    zssr_only = [f"--{k.replace('_', '-')}" for k in ("kernel_estimator", "kernel_iters", "max_kernel_variance", "steps",
                                                           "bp_iters", "base_change", "max_iters") if opts.get(k) is not None]
     zssr_only += ["--kernel"] if opts["kernel"] != "none" else []
     zssr_only += ["--preset"] if opts["preset"] != "ideal" else []

@@ -73,7 +73,7 @@ def fit_and_run(input_path: str, output: str, **opts: Any) -> None:
 
 fit_and_run.sections = (  # type: ignore[attr-defined]
     ("Input and output", ("output", "scale", "gt_path", "save_model", "overwrite")),
-    ("Kernel", ("kernel_path", "kernel_estimator", "kernel_iters", "max_kernel_spread", "kernel_phase")),
+    ("Kernel", ("kernel_path", "kernel_estimator", "kernel_iters", "max_kernel_variance", "kernel_phase")),
     ("Training", ("preset", "steps", "bp_iters", "base_change", "father_placement", "max_iters", "seed", "no_ensemble",
                   "noise_std", "crop_size", "precision", "checkpoint")),
     ("Device", ("device", "gpu", "threads", "cuda_graphs")),

@@ -59,10 +59,10 @@ kernel_estimation_options = _options(
                       f"best reproduces its own patches) [default: {KernelEstimationConfig.method}]."),
     click.option("--kernel-iters", "kernel_iters", type=click.IntRange(min=1), default=None,
                  help=f"KernelGAN's training iterations (--kernel-estimator kernelgan) [default: {KernelGANConfig.iterations}]."),
-    click.option("--max-kernel-spread", "max_kernel_spread", type=click.FloatRange(min=0.0), default=None,
-                 help="The widest estimate (recurrence) handed to ZSSR: a wider one is scaled down to this spread "
-                      "(trace of its covariance, HR pixels squared); a wider blur is then under-corrected, never "
-                      f"over-sharpened. 0: no cap [default: {RecurrenceConfig.max_spread}]."),
+    click.option("--max-kernel-variance", "max_kernel_variance", type=click.FloatRange(min=0.0), default=None,
+                 help="The widest estimate (recurrence) handed to ZSSR along any axis: each variance of the Gaussian "
+                      "(HR pixels squared) is clipped to this; a wider blur is then under-corrected, never "
+                      f"over-sharpened. 0: no cap [default: {RecurrenceConfig.max_variance}]."),
 )
 
 fit_options = _options(
@@ -108,7 +108,7 @@ def config_from(opts: dict[str, Any], compute: Compute) -> ZSSRConfig:
 def estimation_from(opts: dict[str, Any], seed: int, device: str) -> KernelEstimationConfig:
     """The estimator's settings from (and popped out of) a command's options: the fit's seed and device."""
     return estimation_settings(opts.pop("kernel_estimator", None), opts.pop("kernel_iters", None), seed, device,
-                               opts.pop("max_kernel_spread", None))
+                               opts.pop("max_kernel_variance", None))
 
 
 def kernel_from(opts: dict[str, Any], config: ZSSRConfig) -> KernelSource:

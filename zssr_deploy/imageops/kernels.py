@@ -168,7 +168,7 @@ def bicubic_kernel(scale: float | Sequence[float]) -> np.ndarray:
 
 def kernel_spread(kernel: np.ndarray) -> float:
     """How much a kernel blurs: the trace of its second-moment matrix about its centre of mass, in the kernel's
-    pixels squared (a Gaussian's two variances summed; what :attr:`RecurrenceConfig.max_spread` caps)."""
+    pixels squared (a Gaussian's two variances summed; the width the benchmarks compare)."""
     k = np.asarray(kernel, np.float64) / np.sum(kernel)
     y, x = np.mgrid[: k.shape[0], : k.shape[1]]
     return float((k * (y - (k * y).sum()) ** 2).sum() + (k * (x - (k * x).sum()) ** 2).sum())
