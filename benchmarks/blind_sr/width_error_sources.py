@@ -18,6 +18,12 @@
 4. **Caps.** The same for "the rule's own narrowing, then at most ``cap`` spread" on the corpus, and, only
    indicative (the model's curve comes from corpus photos), on Set5 + Set14's 19 measured best Gaussians
    (rule 4d6f3fb) with the typical narrowing factor 0.73.
+5. **Width along the worst direction.** Over-sharpening follows the direction in which the used kernel is
+   widest against the truth: ``max over directions u of (u' S_used u) / (u' S_true u)`` (the largest eigenvalue
+   of ``S_true^-1 S_used``). The measured rows (with the development fits under the caps, rows ``capped`` and
+   ``axiscap`` of the test half) by that ratio, then per-axis caps (each used variance clipped) on the 76
+   development estimates: predicted share (the spread model of 2) and how many pass 1.85 and 2.0 in some
+   direction.
 
 Development data only: the design half and the test half (read 2026-12-05; no longer held out). Shares are the
 mean of per-image shares (the acceptance's "share of the gap on the mean" divides mean gain by mean gap).
@@ -33,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import spread  # noqa: E402
+from common import second_moments, spread  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus_table import copies, scores  # noqa: E402
@@ -41,6 +47,8 @@ from width_vs_share import HALVES, load, rows_of  # noqa: E402
 
 #: every estimate row measured per half (the design half tried three rules on its photos)
 ESTIMATE_ROWS = {"design": ("estimate", "narrowed", "wide"), "test": ("estimate",)}
+#: the same with the development fits under the two caps (section 5)
+ALL_ROWS = {"design": ESTIMATE_ROWS["design"], "test": ("estimate", "capped", "axiscap")}
 EDGES = (0.0, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 2.0, 3.0)
 #: the widest used/true seen to gain (1.33) and the narrowest seen to lose (1.72), x2
 CLIFF = (1.33, 1.72)
@@ -66,6 +74,45 @@ def photo_or_kernel(rows: list[dict]) -> None:
     print(f"1. {len(pairs)} photos with both seeds: correlation of log(best / true spread) between the seeds "
           f"{np.corrcoef(pairs.T)[0, 1]:+.2f}; share of its variance between photos {1 - within / 2 / np.var(pairs):.2f}; "
           f"sd within a photo {np.sqrt(within):.2f}, over all {np.std(pairs):.2f} (log units)")
+
+
+def true_covariance(path: Path) -> np.ndarray:
+    """A true kernel's 2x2 covariance in (x right, y up), the convention of the estimates' angles."""
+    (yy, yx), (_, xx) = second_moments(np.load(path))
+    return np.array([[xx, -yx], [-yx, yy]])
+
+
+def covariance(variances: list[float], degrees: float) -> np.ndarray:
+    t = np.radians(degrees)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    return rot @ np.diag(variances) @ rot.T
+
+
+def worst_direction(used: np.ndarray, true: np.ndarray) -> float:
+    """How many times too wide the used kernel is along the direction where it is most so."""
+    return float(np.linalg.eigvals(np.linalg.solve(true, used)).real.max())
+
+
+def measured_rows(rows_by_half: dict) -> list[dict]:
+    """Every measured estimate row whose fit used an estimate (copies aside): the used Gaussian, the true
+    kernel's file, the share and the gain in dB."""
+    out, dropped = [], copies()
+    for half, folder, _ in HALVES:
+        for seed in (11, 12):
+            base = str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x2_s{seed}")
+            none, true = load(base, "none"), load(base, "true")
+            for row in rows_by_half[half]:
+                for name, e in load(base, row).items():
+                    k = e["fit"]["kernel"]
+                    g = k.get("gaussian") or {}
+                    used = g.get("used_variances") or g.get("variances")
+                    gap = true[name]["psnr_y"] - none[name]["psnr_y"]
+                    if k["source"] != "estimated" or not used or gap <= 0 or name in dropped:
+                        continue
+                    kernel = ROOT / "benchmarks" / "blind" / "corpus" / half / f"x2_s{seed}" / f"{name}.kernel.npy"
+                    out.append({"half": half, "used": used, "angle": g["angle"], "gap": gap, "kernel": kernel,
+                                "gain": e["psnr_y"] - none[name]["psnr_y"]})
+    return out
 
 
 def width_points() -> tuple[np.ndarray, np.ndarray]:
@@ -156,12 +203,38 @@ def caps(centres: list[float], means: list[float]) -> None:
     print(f"   Set5 + Set14 ({len(b)} images), indicative: " + ", ".join(cells))
 
 
+def directions(centres: list[float], means: list[float]) -> None:
+    rows = measured_rows(ALL_ROWS)
+    worst = np.array([worst_direction(covariance(r["used"], r["angle"]), true_covariance(r["kernel"])) for r in rows])
+    share = np.array([r["gain"] / r["gap"] for r in rows])
+    gain = np.array([r["gain"] for r in rows])
+    print(f"5. {len(rows)} measured rows by the worst direction's width over the truth's:")
+    print("| worst direction / truth | rows | mean share | lowest gain (dB) |\n|---|---|---|---|")
+    for lo, hi in ((0, 0.8), (0.8, 1.2), (1.2, 1.6), (1.6, 2.0), (2.0, 3.0), (3.0, 9.0)):
+        m = (worst >= lo) & (worst < hi)
+        if m.any():
+            print(f"| {lo:.1f}-{hi:.1f} | {m.sum()} | {share[m].mean():+.2f} | {gain[m].min():+.2f} |")
+    print(f"   widest that gained {worst[gain > 0].max():.2f}, narrowest that lost {worst[gain < 0].min():.2f}")
+    dev = [r for r in measured_rows({"design": ("wide",), "test": ("estimate",)})]
+    half = np.array([r["half"] for r in dev])
+    print(f"   per-axis caps on the {len(dev)} development estimates (the rule at 7a8c8c3, then each variance clipped):")
+    print("| cap (variance) | design | test | past 1.85 | past 2.0 | worst |\n|---|---|---|---|---|---|")
+    for cap in (None, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5):
+        used = [r["used"] if cap is None else [min(v, cap) for v in r["used"]] for r in dev]
+        w = np.array([worst_direction(covariance(u, r["angle"]), true_covariance(r["kernel"])) for u, r in zip(used, dev)])
+        rho = np.array([sum(u) / spread(np.load(r["kernel"])) for u, r in zip(used, dev)])
+        pred = np.interp(rho, centres, means)
+        print(f"| {cap or 'none'} | {pred[half == 'design'].mean():.2f} | {pred[half == 'test'].mean():.2f} | "
+              f"{(w > 1.85).sum()} | {(w > 2.0).sum()} | {w.max():.2f} |")
+
+
 def main() -> None:
     rows = best_errors()
     photo_or_kernel(rows)
     centres, means = share_model(*width_points())
     constant_factors(rows, centres, means)
     caps(centres, means)
+    directions(centres, means)
 
 
 if __name__ == "__main__":
