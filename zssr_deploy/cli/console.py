@@ -184,6 +184,6 @@ def kernel_finding(finding: KernelFinding) -> str:
             return "patch recurrence"
         used = g.get("used_variances", g["variances"])
         sure = f", confidence {finding.confidence:.2f}" if finding.confidence is not None else ""
-        capped = f", width capped ({g['cap']:.2f} of the evidence's)" if g.get("cap", 1.0) < 1.0 else ""
+        capped = f", width capped (spread x{g['cap']:.2f})" if g.get("cap", 1.0) < 1.0 else ""
         return f"patch recurrence: Gaussian, variances {used[0]:.2f} / {used[1]:.2f}, {g['angle']:.0f} deg{sure}{capped}"
     return f"KernelGAN, runs agree to {finding.agreement_db:.1f} dB"
