@@ -117,24 +117,9 @@ def measured_rows(rows_by_half: dict) -> list[dict]:
 
 def width_points() -> tuple[np.ndarray, np.ndarray]:
     """(used spread / true spread, share) of every measured estimate row whose fit used an estimate (copies aside)."""
-    ratio, share, dropped = [], [], copies()
-    for half, folder, _ in HALVES:
-        for seed in (11, 12):
-            base = str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x2_s{seed}")
-            none, true = load(base, "none"), load(base, "true")
-            for row in ESTIMATE_ROWS[half]:
-                for name, e in load(base, row).items():
-                    k = e["fit"]["kernel"]
-                    g = k.get("gaussian") or {}
-                    used = g.get("used_variances") or g.get("variances")
-                    gap = true[name]["psnr_y"] - none[name]["psnr_y"]
-                    if k["source"] != "estimated" or not used or gap <= 0 or name in dropped:
-                        continue
-                    kernel = ROOT / "benchmarks" / "blind" / "corpus" / half / f"x2_s{seed}" / f"{name}.kernel.npy"
-                    truth = spread(np.load(kernel))
-                    ratio.append(sum(used) / truth)
-                    share.append((e["psnr_y"] - none[name]["psnr_y"]) / gap)
-    return np.array(ratio), np.array(share)
+    rows = measured_rows(ESTIMATE_ROWS)
+    return (np.array([sum(r["used"]) / spread(np.load(r["kernel"])) for r in rows]),
+            np.array([r["gain"] / r["gap"] for r in rows]))
 
 
 def share_model(ratio: np.ndarray, share: np.ndarray) -> tuple[list[float], list[float]]:
