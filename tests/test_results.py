@@ -56,9 +56,9 @@ def test_evaluate_ends_with_the_baseline_count_and_checks_it_first(tmp_path, pho
 
 
 def test_evaluate_kernel_estimate_ends_with_how_often_the_estimate_was_used(tmp_path, photo):
-    """``evaluate --kernel estimate``: a closing line counts the images fitted with their estimate (and the span
-    of its confidence) and those that kept the bicubic assumption (here a smooth ramp); with ``--baseline`` of
-    the ``--kernel none`` run, the gains and losses against the assumption follow."""
+    """``evaluate --kernel estimate``: a closing line counts the images fitted with their estimate (the span of
+    its confidence, how many had their width capped) and those that kept the bicubic assumption (here a smooth
+    ramp); with ``--baseline`` of the ``--kernel none`` run, the gains and losses against the assumption follow."""
     import numpy as np
 
     d = tmp_path / "hr"
@@ -74,10 +74,12 @@ def test_evaluate_kernel_estimate_ends_with_how_often_the_estimate_was_used(tmp_
     assert r.exit_code == 0, r.output
     found = {i["name"]: i["fit"]["kernel"] for i in json.loads((tmp_path / "est.json").read_text())["images"]}
     assert found["a"]["source"] == "estimated" and found["ramp"]["source"] == "bicubic (estimate rejected)"
-    c = found["a"]["confidence"]
+    c, capped = found["a"]["confidence"], found["a"]["gaussian"]["cap"] < 1.0
     assert r.output.strip().splitlines()[-1] == (
-        f"kernel estimate: used on 1 of 2 image(s) (confidence {c:.2f}-{c:.2f}), the bicubic assumption kept on 1; "
-        "add --baseline RESULTS.json (a --kernel none run) for gains and losses against it")
+        f"kernel estimate: used on 1 of 2 image(s) (confidence {c:.2f}-{c:.2f}){', width capped on 1' if capped else ''}, "
+        "the bicubic assumption kept on 1; add --baseline RESULTS.json (a --kernel none run) for gains and losses against it")
+    r = CliRunner().invoke(main, [*fast, "--kernel", "estimate", "--max-kernel-variance", "1.0"])  # under a's estimate
+    assert r.exit_code == 0 and "(confidence" in r.output and ", width capped on 1, the bicubic" in r.output, r.output
     r = CliRunner().invoke(main, [*fast, "--kernel", "estimate", "--baseline", str(tmp_path / "none.json")])
     assert r.exit_code == 0, r.output
     last = r.output.strip().splitlines()

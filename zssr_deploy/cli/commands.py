@@ -147,7 +147,8 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
 
 
 def _estimates(result: EvalResult) -> str:
-    """How often a ``--kernel estimate`` run used its estimates, and how sure they were ("" for other runs)."""
+    """How often a ``--kernel estimate`` run used its estimates, how sure they were and how many had their width
+    capped ("" for other runs)."""
     found = [KernelFinding.from_json(s.fit["kernel"]) for s in result.images if isinstance(s.fit.get("kernel"), dict)]
     found = [f for f in found if f.estimated]
     if not found:
@@ -155,8 +156,10 @@ def _estimates(result: EvalResult) -> str:
     used = [f for f in found if f.source == "estimated"]
     sure = [f.confidence for f in used if f.confidence is not None]
     span = f" (confidence {min(sure):.2f}-{max(sure):.2f})" if sure else ""
-    return (f"kernel estimate: used on {len(used)} of {len(found)} image(s){span}, the bicubic assumption kept on "
-            f"{len(found) - len(used)}")
+    capped = sum(1 for f in used if (f.gaussian or {}).get("cap", 1.0) < 1.0)
+    width = f", width capped on {capped}" if capped else ""
+    return (f"kernel estimate: used on {len(used)} of {len(found)} image(s){span}{width}, the bicubic assumption kept "
+            f"on {len(found) - len(used)}")
 
 
 def _against(path: str, c: Comparison) -> str:
