@@ -10,12 +10,11 @@ from typing import Any
 
 import click
 
-from ..blind.config import KernelFinding
 from ..compute import Compute
 from ..errors import ConfigError
 from ..results import Comparison, EvalResult
 from .app import PROVIDERS, main, user_errors
-from .console import ProgressBars, kernel_finding
+from .console import ProgressBars, estimate_summary, kernel_finding
 from .options import (
     compute_from,
     config_from,
@@ -138,28 +137,12 @@ def evaluate(hr_dir: str, upscaler: str, json_out: str | None, **opts: Any) -> N
         click.echo(f"{s.name:12s} {s.psnr_y:6.2f} dB  {s.ssim_y:.4f}  {s.seconds:7.2f} s")
     if result.images:
         click.echo(f"{'mean':12s} {result.mean_psnr:6.2f} dB  {result.mean_ssim:.4f}")
-    estimates = _estimates(result)
+    estimates = estimate_summary(result)
     if estimates:
         click.echo(estimates + ("" if baseline is not None else
                                 "; add --baseline RESULTS.json (a --kernel none run) for gains and losses against it"))
     if baseline is not None:
         click.echo(_against(opts["baseline"], compare_runs(result, baseline)))
-
-
-def _estimates(result: EvalResult) -> str:
-    """How often a ``--kernel estimate`` run used its estimates, how sure they were and how many had their width
-    capped ("" for other runs)."""
-    found = [KernelFinding.from_json(s.fit["kernel"]) for s in result.images if isinstance(s.fit.get("kernel"), dict)]
-    found = [f for f in found if f.estimated]
-    if not found:
-        return ""
-    used = [f for f in found if f.source == "estimated"]
-    sure = [f.confidence for f in used if f.confidence is not None]
-    span = f" (confidence {min(sure):.2f}-{max(sure):.2f})" if sure else ""
-    capped = sum(1 for f in used if (f.gaussian or {}).get("cap", 1.0) < 1.0)
-    width = f", width capped on {capped}" if capped else ""
-    return (f"kernel estimate: used on {len(used)} of {len(found)} image(s){span}{width}, the bicubic assumption kept "
-            f"on {len(found) - len(used)}")
 
 
 def _against(path: str, c: Comparison) -> str:

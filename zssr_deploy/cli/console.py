@@ -11,6 +11,7 @@ import click
 
 from ..batch.manifest import BatchRecord
 from ..blind.config import KernelFinding
+from ..results import EvalResult
 
 __all__ = ["QUIET", "BatchBars", "ProgressBars", "say"]
 
@@ -187,3 +188,19 @@ def kernel_finding(finding: KernelFinding) -> str:
         capped = f", width capped (spread x{g['cap']:.2f})" if g.get("cap", 1.0) < 1.0 else ""
         return f"patch recurrence: Gaussian, variances {used[0]:.2f} / {used[1]:.2f}, {g['angle']:.0f} deg{sure}{capped}"
     return f"KernelGAN, runs agree to {finding.agreement_db:.1f} dB"
+
+
+def estimate_summary(result: EvalResult) -> str:
+    """How often a ``--kernel estimate`` run used its estimates, how sure they were and how many had their width
+    capped ("" for other runs)."""
+    found = [KernelFinding.from_json(s.fit["kernel"]) for s in result.images if isinstance(s.fit.get("kernel"), dict)]
+    found = [f for f in found if f.estimated]
+    if not found:
+        return ""
+    used = [f for f in found if f.source == "estimated"]
+    sure = [f.confidence for f in used if f.confidence is not None]
+    span = f" (confidence {min(sure):.2f}-{max(sure):.2f})" if sure else ""
+    capped = sum(1 for f in used if (f.gaussian or {}).get("cap", 1.0) < 1.0)
+    width = f", width capped on {capped}" if capped else ""
+    return (f"kernel estimate: used on {len(used)} of {len(found)} image(s){span}{width}, the bicubic assumption kept "
+            f"on {len(found) - len(used)}")
