@@ -11,7 +11,7 @@ import numpy as np
 
 from zssr_deploy.imageops.kernels import kernel_spread
 
-__all__ = ["angle_error", "cpu_model", "moments", "second_moments", "spread"]
+__all__ = ["angle_error", "covariance_xy", "cpu_model", "moments", "second_moments", "spread"]
 
 
 def cpu_model() -> str:
@@ -36,12 +36,16 @@ def spread(kernel: np.ndarray) -> float:
     return kernel_spread(kernel)
 
 
+def covariance_xy(kernel: np.ndarray) -> np.ndarray:
+    """The kernel's covariance in (x right, y up) as displayed: the convention of the estimates' angles."""
+    (yy, yx), (_, xx) = second_moments(kernel)
+    return np.array([[xx, -yx], [-yx, yy]])  # rows point down, so y and the cross term flip
+
+
 def moments(kernel: np.ndarray) -> dict:
     """Principal variances (HR pixels squared, largest first) and the major axis's angle in degrees in
     [0, 180), counter-clockwise from the x axis as displayed (rows pointing down)."""
-    (yy, yx), (_, xx) = second_moments(kernel)
-    cov = np.array([[xx, -yx], [-yx, yy]])  # (x, y up): rows point down, so y and the cross term flip
-    values, vectors = np.linalg.eigh(cov)  # ascending
+    values, vectors = np.linalg.eigh(covariance_xy(kernel))  # ascending
     major = vectors[:, 1]
     return {"variances": [round(float(values[1]), 4), round(float(values[0]), 4)],
             "angle": round(float(np.degrees(np.arctan2(major[1], major[0])) % 180.0), 2)}

@@ -85,10 +85,11 @@ def main() -> None:
     n = len(table)
     if not n:
         return
+    marked = copies()
     for k in args.rows:
         for label, rows in (("all", table), ("true kernel above the assumption", [r for r in table if r["true"] > r["none"]])):
             lines.append(share_line(k, label, rows))
-        dropped = sorted({r["name"] for r in table} & copies())
+        dropped = sorted({r["name"] for r in table} & marked)
         if dropped:
             lines.append(share_line(k, "each photo once, without the copies " + ", ".join(dropped),
                                     [r for r in table if r["name"] not in dropped]))

@@ -39,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import second_moments, spread  # noqa: E402
+from common import covariance_xy, spread  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus_table import copies, scores  # noqa: E402
@@ -47,6 +47,8 @@ from width_vs_share import HALVES, load, rows_of  # noqa: E402
 
 #: every estimate row measured per half (the design half tried three rules on its photos)
 ESTIMATE_ROWS = {"design": ("estimate", "narrowed", "wide"), "test": ("estimate",)}
+#: the adopted rule's row per half (the design half's rule and the frozen rule of the test half)
+ADOPTED_ROWS = {half: (est,) for half, _, est in HALVES}
 #: the same with the development fits under the two caps (section 5)
 ALL_ROWS = {"design": ESTIMATE_ROWS["design"], "test": ("estimate", "capped", "axiscap")}
 EDGES = (0.0, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 2.0, 3.0)
@@ -76,12 +78,6 @@ def photo_or_kernel(rows: list[dict]) -> None:
           f"sd within a photo {np.sqrt(within):.2f}, over all {np.std(pairs):.2f} (log units)")
 
 
-def true_covariance(path: Path) -> np.ndarray:
-    """A true kernel's 2x2 covariance in (x right, y up), the convention of the estimates' angles."""
-    (yy, yx), (_, xx) = second_moments(np.load(path))
-    return np.array([[xx, -yx], [-yx, yy]])
-
-
 def covariance(variances: list[float], degrees: float) -> np.ndarray:
     t = np.radians(degrees)
     rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
@@ -95,7 +91,7 @@ def worst_direction(used: np.ndarray, true: np.ndarray) -> float:
 
 def measured_rows(rows_by_half: dict) -> list[dict]:
     """Every measured estimate row whose fit used an estimate (copies aside): the used Gaussian, the true
-    kernel's file, the share and the gain in dB."""
+    kernel (its spread and covariance, read once), the share and the gain in dB."""
     out, dropped = [], copies()
     for half, folder, _ in HALVES:
         for seed in (11, 12):
@@ -109,16 +105,16 @@ def measured_rows(rows_by_half: dict) -> list[dict]:
                     gap = true[name]["psnr_y"] - none[name]["psnr_y"]
                     if k["source"] != "estimated" or not used or gap <= 0 or name in dropped:
                         continue
-                    kernel = ROOT / "benchmarks" / "blind" / "corpus" / half / f"x2_s{seed}" / f"{name}.kernel.npy"
-                    out.append({"half": half, "used": used, "angle": g["angle"], "gap": gap, "kernel": kernel,
-                                "gain": e["psnr_y"] - none[name]["psnr_y"]})
+                    truth = np.load(ROOT / "benchmarks" / "blind" / "corpus" / half / f"x2_s{seed}" / f"{name}.kernel.npy")
+                    out.append({"half": half, "used": used, "angle": g["angle"], "gap": gap, "true": spread(truth),
+                                "true_cov": covariance_xy(truth), "gain": e["psnr_y"] - none[name]["psnr_y"]})
     return out
 
 
 def width_points() -> tuple[np.ndarray, np.ndarray]:
     """(used spread / true spread, share) of every measured estimate row whose fit used an estimate (copies aside)."""
     rows = measured_rows(ESTIMATE_ROWS)
-    return (np.array([sum(r["used"]) / spread(np.load(r["kernel"])) for r in rows]),
+    return (np.array([sum(r["used"]) / r["true"] for r in rows]),
             np.array([r["gain"] / r["gap"] for r in rows]))
 
 
@@ -150,25 +146,10 @@ def constant_factors(rows: list[dict], centres: list[float], means: list[float])
           f"keeping every image-seed under {CLIFF[0]} takes c <= {CLIFF[0] / err.max():.2f}")
 
 
-def narrowed_estimates() -> list[dict]:
-    """Per development image-seed (copies aside): half, best and used spread (the rule's narrowing), true spread."""
-    out, dropped = [], copies()
-    for half, folder, est in HALVES:
-        for seed in (11, 12):
-            base = str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x2_s{seed}")
-            for name, e in load(base, est).items():
-                g = e["fit"]["kernel"].get("gaussian") or {}
-                if name in dropped or not g.get("used_variances") or e["fit"]["kernel"]["source"] != "estimated":
-                    continue
-                kernel = ROOT / "benchmarks" / "blind" / "corpus" / half / f"x2_s{seed}" / f"{name}.kernel.npy"
-                out.append({"half": half, "used": sum(g["used_variances"]), "true": spread(np.load(kernel))})
-    return out
-
-
 def caps(centres: list[float], means: list[float]) -> None:
-    rows = narrowed_estimates()
+    rows = measured_rows(ADOPTED_ROWS)
     half = np.array([r["half"] for r in rows])
-    used, true = np.array([r["used"] for r in rows]), np.array([r["true"] for r in rows])
+    used, true = np.array([sum(r["used"]) for r in rows]), np.array([r["true"] for r in rows])
     print(f"4. the rule's narrowing, then a cap on the used spread, on {len(rows)} image-seeds (predicted mean share):")
     print("| cap | design | test | past 1.2 | past 1.33 | widest |\n|---|---|---|---|---|---|")
     for cap in (None, 3.0, 3.25, 3.5, 3.75, 4.0, 5.0):
@@ -190,7 +171,7 @@ def caps(centres: list[float], means: list[float]) -> None:
 
 def directions(centres: list[float], means: list[float]) -> None:
     rows = measured_rows(ALL_ROWS)
-    worst = np.array([worst_direction(covariance(r["used"], r["angle"]), true_covariance(r["kernel"])) for r in rows])
+    worst = np.array([worst_direction(covariance(r["used"], r["angle"]), r["true_cov"]) for r in rows])
     share = np.array([r["gain"] / r["gap"] for r in rows])
     gain = np.array([r["gain"] for r in rows])
     print(f"5. {len(rows)} measured rows by the worst direction's width over the truth's:")
@@ -200,14 +181,14 @@ def directions(centres: list[float], means: list[float]) -> None:
         if m.any():
             print(f"| {lo:.1f}-{hi:.1f} | {m.sum()} | {share[m].mean():+.2f} | {gain[m].min():+.2f} |")
     print(f"   widest that gained {worst[gain > 0].max():.2f}, narrowest that lost {worst[gain < 0].min():.2f}")
-    dev = [r for r in measured_rows({"design": ("wide",), "test": ("estimate",)})]
+    dev = measured_rows(ADOPTED_ROWS)
     half = np.array([r["half"] for r in dev])
     print(f"   per-axis caps on the {len(dev)} development estimates (the rule at 7a8c8c3, then each variance clipped):")
     print("| cap (variance) | design | test | past 1.85 | past 2.0 | worst |\n|---|---|---|---|---|---|")
     for cap in (None, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5):
         used = [r["used"] if cap is None else [min(v, cap) for v in r["used"]] for r in dev]
-        w = np.array([worst_direction(covariance(u, r["angle"]), true_covariance(r["kernel"])) for u, r in zip(used, dev)])
-        rho = np.array([sum(u) / spread(np.load(r["kernel"])) for u, r in zip(used, dev)])
+        w = np.array([worst_direction(covariance(u, r["angle"]), r["true_cov"]) for u, r in zip(used, dev)])
+        rho = np.array([sum(u) / r["true"] for u, r in zip(used, dev)])
         pred = np.interp(rho, centres, means)
         print(f"| {cap or 'none'} | {pred[half == 'design'].mean():.2f} | {pred[half == 'test'].mean():.2f} | "
               f"{(w > 1.85).sum()} | {(w > 2.0).sum()} | {w.max():.2f} |")
