@@ -14,10 +14,15 @@ truth's (``width_error_sources.worst_direction``) before and after the cap, and 
 bicubic; then the share of the gap predicted by the x2 share-vs-spread model (``width_error_sources``, section 2:
 each row's gain = the model's share at its used / true spread times its gap; the acceptance's share of the gap on
 the mean), at the frozen rule's widths (the model's check against the measured share) and under the cap.
+
+Then the fast signal on the design half, which never ran x4 fits: its kernel-only x4 estimates (the rule at
+a4002a7; ``kernel_estimation.py DESIGN/x4_sSEED --scale 4 --method recurrence``, which records the Gaussian's
+facts), the narrowed (uncapped) and the used (capped) Gaussian against the truth along the worst direction.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -52,6 +57,29 @@ def x4_rows() -> list[dict]:
     return out
 
 
+def design_kernels(centres: list[float], means: list[float]) -> None:
+    ratios: dict[str, list[float]] = {"narrowed": [], "capped": []}
+    spreads: dict[str, list[float]] = {"narrowed": [], "capped": []}
+    for seed in (11, 12):
+        path = ROOT / "benchmarks" / "results" / "corpus_design" / f"kernels_design_x4_s{seed}_recurrence.json"
+        for name, r in json.loads(path.read_text())["images"].items():
+            g = r.get("gaussian")
+            if not r["used"] or not g:
+                continue
+            truth = np.load(ROOT / "benchmarks" / "blind" / "corpus" / "design" / f"x4_s{seed}" / f"{name}.kernel.npy")
+            true_cov = covariance_xy(truth) / 5.0
+            narrowed = [v * g["confidence"] for v in g["variances"]]
+            for label, used in (("narrowed", narrowed), ("capped", g["used_variances"])):
+                ratios[label].append(worst_direction(covariance(used, g["angle"]), true_cov))
+                spreads[label].append(sum(used) / np.trace(true_cov))
+    n, c = np.array(ratios["narrowed"]), np.array(ratios["capped"])
+    print(f"design half, kernel only ({len(n)} x4 estimates used): worst direction / truth median {np.median(n):.2f} "
+          f"(widest {n.max():.2f}, past 2.0: {(n > 2.0).sum()}) narrowed; under the cap median {np.median(c):.2f} "
+          f"(widest {c.max():.2f}); {(c < n - 1e-9).sum()} of {len(n)} capped; the x2 model's mean share (no gaps "
+          f"without fits: unweighted) {np.interp(spreads['narrowed'], centres, means).mean():.2f} narrowed, "
+          f"{np.interp(spreads['capped'], centres, means).mean():.2f} capped")
+
+
 def main() -> None:
     rows = x4_rows()
     centres, means = spread_model(*width_points())
@@ -77,6 +105,7 @@ def main() -> None:
           f"at the frozen rule's widths and {100 * predicted[f'cap {CAP}']:.0f} % under the cap ({changed} of {len(rows)} "
           f"rows capped); rows past 2.0 in some direction: {sum(r['frozen rule'] > 2.0 for r in rows)} before the cap, "
           f"{sum(r[f'cap {CAP}'] > 2.0 for r in rows)} after")
+    design_kernels(centres, means)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,8 @@ def main() -> None:
                "agreement_db": est.summary().agreement_db, "detail": round(est.detail, 2),
                "used": est.kernel is not None, "reason": est.reason,
                "seconds": round(est.seconds, 1), "x2_kernel": np.round(est.x2_kernel, 6).tolist()}
+        if est.facts:  # the patch-recurrence Gaussian: best, narrowed and used variances, angle, confidence, cap
+            row["gaussian"] = est.facts
         if args.bootstrap:
             h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
             again = np.round(np.clip(degrade(img[:h, :w], est.x2_kernel, 2), 0.0, 1.0) * 255.0) / 255.0
