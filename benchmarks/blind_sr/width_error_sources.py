@@ -118,7 +118,7 @@ def width_points() -> tuple[np.ndarray, np.ndarray]:
             np.array([r["gain"] / r["gap"] for r in rows]))
 
 
-def width_bins(ratio: np.ndarray, share: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
+def width_bins(ratio: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
     """Per width class of ``EDGES`` that holds rows: (low edge, high edge, the class's mask)."""
     masks = [(lo, hi, (ratio >= lo) & (ratio < hi)) for lo, hi in zip(EDGES, EDGES[1:])]
     return [(lo, hi, m) for lo, hi, m in masks if m.any()]
@@ -126,14 +126,14 @@ def width_bins(ratio: np.ndarray, share: np.ndarray) -> list[tuple[float, float,
 
 def spread_model(ratio: np.ndarray, share: np.ndarray) -> tuple[list[float], list[float]]:
     """The share model: each width class's median used / true spread and its mean share (interpolate between)."""
-    bins = width_bins(ratio, share)
+    bins = width_bins(ratio)
     return [float(np.median(ratio[m])) for _, _, m in bins], [float(share[m].mean()) for _, _, m in bins]
 
 
 def share_model(ratio: np.ndarray, share: np.ndarray) -> tuple[list[float], list[float]]:
     print(f"2. {len(ratio)} measured estimate rows; share by used / true spread:")
     print("| used / true | rows | mean share | lowest share |\n|---|---|---|---|")
-    for lo, hi, m in width_bins(ratio, share):
+    for lo, hi, m in width_bins(ratio):
         print(f"| {lo:.1f}-{hi:.1f} | {m.sum()} | {share[m].mean():+.2f} | {share[m].min():+.2f} |")
     return spread_model(ratio, share)
 
