@@ -11,7 +11,7 @@ import numpy as np
 
 from zssr_deploy.imageops.kernels import kernel_spread
 
-__all__ = ["angle_error", "covariance_xy", "cpu_model", "moments", "second_moments", "spread"]
+__all__ = ["angle_error", "covariance_xy", "cpu_model", "x2_covariance", "moments", "second_moments", "spread"]
 
 
 def cpu_model() -> str:
@@ -40,6 +40,12 @@ def covariance_xy(kernel: np.ndarray) -> np.ndarray:
     """The kernel's covariance in (x right, y up) as displayed: the convention of the estimates' angles."""
     (yy, yx), (_, xx) = second_moments(kernel)
     return np.array([[xx, -yx], [-yx, yy]])  # rows point down, so y and the cross term flip
+
+
+def x2_covariance(kernel: np.ndarray, scale: int) -> np.ndarray:
+    """:func:`covariance_xy` in x2-kernel units: an x4 kernel of the blind-SR recipe is its x2 kernel composed with
+    itself, which adds the covariance to four times itself, so the x2 kernel's is a fifth of it."""
+    return covariance_xy(kernel) / {2: 1.0, 4: 5.0}[scale]
 
 
 def moments(kernel: np.ndarray) -> dict:

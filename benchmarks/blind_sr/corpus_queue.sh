@@ -23,8 +23,8 @@ for scale in 2 4; do
     done
   done
 done
-# Set14's five largest-first share (about 1320 k pixels of its 3220) goes to seed 11's core after Set5 (570 k),
-# as a _part2 file (blind_table.py reads a prefix's parts), so that both cores finish near the same time
+# Set14 split by pixel count: barbara, monarch, ppt3, comic and face (about 1320 k of its 3220 k pixels) go to
+# seed 11's core after Set5 (570 k), as a _part2 file (blind_table.py reads a prefix's parts), so that both cores finish near the same time
 set14_part2=(--only barbara --only monarch --only ppt3 --only comic --only face)
 set14_part1=(--only baboon --only bridge --only coastguard --only flowers --only foreman --only lenna --only man
              --only pepper --only zebra)

@@ -20,6 +20,8 @@ import argparse
 import json
 from pathlib import Path
 
+from zssr_deploy.blind.config import KernelFinding
+
 MANIFEST = Path(__file__).with_name("corpus.json")
 
 
@@ -66,7 +68,7 @@ def main() -> None:
                     kernel = got[k][name].get("fit", {}).get("kernel", {})
                     row[k + ":confidence"] = kernel.get("confidence")
                     row[k + ":used"] = kernel.get("source") == "estimated"
-                    row[k + ":capped"] = (kernel.get("gaussian") or {}).get("cap", 1.0) < 1.0
+                    row[k + ":capped"] = KernelFinding.from_json(kernel).capped if kernel else False
                     row[k + ":share_of_fit"] = kernel.get("seconds", 0.0) / max(got[k][name]["fit"]["fit_seconds"], 1e-9)
                 elif name in kept:
                     row[k] = row["none"]

@@ -25,7 +25,7 @@ from zssr_deploy.io import read_image
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import covariance_xy  # noqa: E402
+from common import x2_covariance  # noqa: E402
 
 
 def estimate_facts(lr: Path, scale: int, facts: str | None) -> dict:
@@ -47,7 +47,7 @@ def main() -> None:
     config = RecurrenceConfig()
     criterion = RecurrenceCriterion(read_image(args.lr).pixels, config, torch.device("cpu"))
     g = estimate_facts(args.lr, args.scale, args.facts)
-    truth = covariance_xy(np.load(args.lr.with_name(f"{args.lr.stem}.kernel.npy"))) / (5.0 if args.scale == 4 else 1.0)
+    truth = x2_covariance(np.load(args.lr.with_name(f"{args.lr.stem}.kernel.npy")), args.scale)
     (minor, major), axes = np.linalg.eigh(truth)
     true_angle = float(np.degrees(np.arctan2(axes[1, 1], axes[0, 1])) % 180.0)
 

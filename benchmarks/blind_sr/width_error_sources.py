@@ -39,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import covariance_xy, spread  # noqa: E402
+from common import spread, x2_covariance  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus_table import copies, scores  # noqa: E402
@@ -89,15 +89,16 @@ def worst_direction(used: np.ndarray, true: np.ndarray) -> float:
     return float(np.linalg.eigvals(np.linalg.solve(true, used)).real.max())
 
 
-def measured_rows(rows_by_half: dict) -> list[dict]:
-    """Every measured estimate row whose fit used an estimate (copies aside): the used Gaussian, the true
-    kernel (its spread and covariance, read once), the share and the gain in dB."""
+def measured_rows(rows_by_half: dict, scale: int = 2) -> list[dict]:
+    """Every measured estimate row (of the halves and rows named) whose fit used an estimate (copies aside): photo,
+    seed, the used Gaussian, the true kernel (its covariance and spread in x2-kernel units, read once), the gap, the
+    gain in dB."""
     out, dropped = [], copies()
     for half, folder, _ in HALVES:
         for seed in (11, 12):
-            base = str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x2_s{seed}")
+            base = str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x{scale}_s{seed}")
             none, true = load(base, "none"), load(base, "true")
-            for row in rows_by_half[half]:
+            for row in rows_by_half.get(half, ()):
                 for name, e in load(base, row).items():
                     k = e["fit"]["kernel"]
                     g = k.get("gaussian") or {}
@@ -105,9 +106,10 @@ def measured_rows(rows_by_half: dict) -> list[dict]:
                     gap = true[name]["psnr_y"] - none[name]["psnr_y"]
                     if k["source"] != "estimated" or not used or gap <= 0 or name in dropped:
                         continue
-                    truth = np.load(ROOT / "benchmarks" / "blind" / "corpus" / half / f"x2_s{seed}" / f"{name}.kernel.npy")
-                    out.append({"half": half, "used": used, "angle": g["angle"], "gap": gap, "true": spread(truth),
-                                "true_cov": covariance_xy(truth), "gain": e["psnr_y"] - none[name]["psnr_y"]})
+                    truth = np.load(ROOT / "benchmarks" / "blind" / "corpus" / half / f"x{scale}_s{seed}" / f"{name}.kernel.npy")
+                    cov = x2_covariance(truth, scale)
+                    out.append({"half": half, "name": name, "seed": seed, "used": used, "angle": g["angle"], "gap": gap,
+                                "true": float(np.trace(cov)), "true_cov": cov, "gain": e["psnr_y"] - none[name]["psnr_y"]})
     return out
 
 

@@ -184,12 +184,17 @@ class KernelFinding:
     def estimated(self) -> bool:
         return self.method is not None
 
+    @property
+    def capped(self) -> bool:
+        """Whether the estimate's width was clipped by :attr:`RecurrenceConfig.max_variance`."""
+        return bool(self.gaussian) and self.gaussian.get("cap", 1.0) < 1.0
+
     def headline(self) -> str:
         """A few words for tables: where the kernel came from and, for an estimate, how sure it is."""
         if not self.estimated:
             return self.source
         sure = f", confidence {self.confidence:.2f}" if self.confidence is not None else ""
-        capped = ", width capped" if self.gaussian and self.gaussian.get("cap", 1.0) < 1.0 else ""
+        capped = ", width capped" if self.capped else ""
         return f"{self.source} ({self.method}{sure}{capped})"
 
     def to_json(self) -> dict:

@@ -185,7 +185,7 @@ def kernel_finding(finding: KernelFinding) -> str:
             return "patch recurrence"
         used = g.get("used_variances", g["variances"])
         sure = f", confidence {finding.confidence:.2f}" if finding.confidence is not None else ""
-        capped = f", width capped (spread x{g['cap']:.2f})" if g.get("cap", 1.0) < 1.0 else ""
+        capped = f", width capped (spread x{g['cap']:.2f})" if finding.capped else ""
         return f"patch recurrence: Gaussian, variances {used[0]:.2f} / {used[1]:.2f}, {g['angle']:.0f} deg{sure}{capped}"
     return f"KernelGAN, runs agree to {finding.agreement_db:.1f} dB"
 
@@ -200,7 +200,7 @@ def estimate_summary(result: EvalResult) -> str:
     used = [f for f in found if f.source == "estimated"]
     sure = [f.confidence for f in used if f.confidence is not None]
     span = f" (confidence {min(sure):.2f}-{max(sure):.2f})" if sure else ""
-    capped = sum(1 for f in used if (f.gaussian or {}).get("cap", 1.0) < 1.0)
+    capped = sum(f.capped for f in used)
     width = f", width capped on {capped}" if capped else ""
     return (f"kernel estimate: used on {len(used)} of {len(found)} image(s){span}{width}, the bicubic assumption kept "
             f"on {len(found) - len(used)}")
