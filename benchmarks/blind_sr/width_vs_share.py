@@ -1,5 +1,6 @@
 """How wide the used estimates are against the true kernels, and what share of the true kernel's gain each width
-class recovers, on the corpus's x2 rows (design half: the adopted rule's rows; test half: the frozen rule's).
+class recovers, on the corpus's x2 rows (design half: the adopted rule's rows; test half: the frozen rule's;
+fresh set: the per-axis cap's, a4002a7).
 
     python benchmarks/blind_sr/width_vs_share.py
 
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus_table import scores  # noqa: E402
 
 # (half, result folder, the estimate row judged there)
-HALVES = (("design", "corpus_design", "wide"), ("test", "corpus_test", "estimate"))
+HALVES = (("design", "corpus_design", "wide"), ("test", "corpus_test", "estimate"), ("fresh", "corpus_fresh", "estimate"))
 CLASSES = ((0.0, 0.6), (0.6, 0.8), (0.8, 1.0), (1.0, 99.0))
 
 
