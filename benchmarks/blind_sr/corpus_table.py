@@ -81,7 +81,7 @@ def main() -> None:
         for k in args.rows:
             c, used = r.get(k + ":confidence"), r.get(k + ":used")
             how = "kept" if not used else (f"c {c:.2f}" if c is not None else "used")
-            how += ", capped" if used and r.get(k + ":capped") else ""  # a kept estimate's cap changed nothing
+            how += ", capped" if r.get(k + ":capped") else ""
             cells.append(f"{r[k]:.2f} ({r[k] - r['none']:+.2f}, {how})")
         print(f"| {r['seed']} | {r['name']} | {r['none']:.2f} | {r['true']:.2f} | " + " | ".join(cells) + " |")
     n = len(table)

@@ -4,7 +4,7 @@ ZSSR given a true kernel with the data's phase beats bicubic."""
 import numpy as np
 import pytest
 
-from zssr_deploy.blind.config import KernelEstimationConfig, KernelGANConfig
+from zssr_deploy.blind.config import KernelEstimationConfig, KernelFinding, KernelGANConfig
 from zssr_deploy.blind.estimate import (
     estimate_kernel,
     kernel_psnr,
@@ -150,3 +150,17 @@ def test_kernel_psnr_is_over_a_fixed_grid():
     assert kernel_psnr(below, truth) == pytest.approx(20 * np.log10(23 / np.linalg.norm(a - b)))
     assert abs(kernel_psnr(below, truth) - kernel_psnr(above, truth)) < 0.01
     assert kernel_psnr(truth, truth) == float("inf")
+
+
+def test_width_capped_speaks_of_the_kernel_the_fit_used():
+    """A cap on an estimate that was rejected changed nothing: the finding is not "capped" and its headline does
+    not say so, while the JSON keeps the cap; a used one says it, an uncapped one does not."""
+    g = {"variances": [3.0, 1.0], "angle": 30.0, "used_variances": [1.75, 1.0], "cap": 0.69}
+    used = KernelFinding(source="estimated", method="recurrence", confidence=0.7, gaussian=g)
+    kept = KernelFinding(source="bicubic (estimate rejected)", method="recurrence", confidence=0.7, gaussian=g,
+                         reason="no edges")
+    free = KernelFinding(source="estimated", method="recurrence", confidence=0.7, gaussian={**g, "cap": 1.0})
+    assert used.capped and used.headline().endswith(", width capped)")
+    assert not kept.capped and "capped" not in kept.headline() and kept.to_json()["gaussian"]["cap"] == 0.69
+    assert not free.capped and "capped" not in free.headline()
+

@@ -186,8 +186,9 @@ class KernelFinding:
 
     @property
     def capped(self) -> bool:
-        """Whether the estimate's width was clipped by :attr:`RecurrenceConfig.max_variance`."""
-        return bool(self.gaussian) and self.gaussian.get("cap", 1.0) < 1.0
+        """Whether the kernel the fit used was clipped by :attr:`RecurrenceConfig.max_variance` (False when the
+        estimate was rejected: its cap changed nothing; ``gaussian["cap"]`` still records it)."""
+        return self.source == "estimated" and bool(self.gaussian) and self.gaussian.get("cap", 1.0) < 1.0
 
     def headline(self) -> str:
         """A few words for tables: where the kernel came from and, for an estimate, how sure it is."""
