@@ -163,4 +163,3 @@ def test_width_capped_speaks_of_the_kernel_the_fit_used():
     assert used.capped and used.headline().endswith(", width capped)")
     assert not kept.capped and "capped" not in kept.headline() and kept.to_json()["gaussian"]["cap"] == 0.69
     assert not free.capped and "capped" not in free.headline()
-
