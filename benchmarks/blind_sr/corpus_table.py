@@ -99,7 +99,8 @@ def main() -> None:
         shares = [r[k + ":share_of_fit"] for r in table if r.get(k + ":share_of_fit")]
         lines.append(f"{k}: gained {sum(x > 0.005 for x in d)}, lost {sum(x < -0.005 for x in d)} "
                      f"(by more than 0.2 dB: {sum(x < -0.2 for x in d)}), the same {sum(abs(x) <= 0.005 for x in d)}; "
-                     f"worst {min(d):+.2f} dB" + (f"; estimation / fit time: max {max(shares):.2f}" if shares else ""))
+                     f"worst {min(d):+.2f} dB" + (f"; estimation / fit time: max {max(shares):.2f}" if shares else "")
+                     + (f" (next {sorted(shares)[-2]:.2f})" if len(shares) > 1 else ""))
     print("\n" + "\n".join(lines))
 
 
