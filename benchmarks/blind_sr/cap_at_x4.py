@@ -109,5 +109,6 @@ def main() -> None:
           f"model's ratio (capped / frozen) {100 * gain_all / gap_all * model['capped'] / model['frozen']:.0f} %")
     design_kernels(centres, means)
 
+
 if __name__ == "__main__":
     main()
