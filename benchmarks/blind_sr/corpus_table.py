@@ -12,6 +12,9 @@ run (``kernel_estimation.py``) of the same rule for rejection; an estimate row m
 bicubic assumption is the "none" row (the fit is the same: no kernel), so it need not be fitted again.
 A photo that ``corpus.json`` marks ``duplicate_of`` another is the same photo under other kernels: an extra line
 gives each row's share with such copies left out.
+An image-seed's rows must share one training precision (``fit.precision``: bf16 or fp32, which
+``--precision auto`` picks by the CPU): the script stops on one whose rows mix them, and says how many image-seeds
+were trained in each.
 """
 
 from __future__ import annotations
@@ -37,6 +40,16 @@ def scores(path: Path) -> dict[str, dict]:
 def copies() -> set[str]:
     """Names ``corpus.json`` marks as another photo's copy."""
     return {p["name"] for p in json.loads(MANIFEST.read_text())["photos"] if "duplicate_of" in p}
+
+
+def precision(name: str, seed: int, found: list[dict]) -> str:
+    """The one training precision of an image-seed's rows; SystemExit if they differ (two precisions' fits
+    differ by more than the rule under judgement should be credited with)."""
+    kinds = {i.get("fit", {}).get("precision", "?") for i in found}
+    if len(kinds) > 1:
+        raise SystemExit(f"{name} (seed {seed}): its rows were trained in {' and '.join(sorted(kinds))}; "
+                         "run them again on one kind of CPU")
+    return kinds.pop()
 
 
 def share_line(k: str, label: str, rows: list[dict]) -> str:
@@ -73,6 +86,7 @@ def main() -> None:
                 elif name in kept:
                     row[k] = row["none"]
             if all(k in row for k in args.rows):
+                row["precision"] = precision(name, s, [g[name] for g in got.values() if name in g])
                 table.append(row)
     print("| seed | image | assumed bicubic | true kernel | " + " | ".join(f"{k} (- assumed)" for k in args.rows) + " |")
     print("|---|---|---|---|" + "---|" * len(args.rows))
@@ -101,6 +115,9 @@ def main() -> None:
                      f"(by more than 0.2 dB: {sum(x < -0.2 for x in d)}), the same {sum(abs(x) <= 0.005 for x in d)}; "
                      f"worst {min(d):+.2f} dB" + (f"; estimation / fit time: max {max(shares):.2f}" if shares else "")
                      + (f" (next {sorted(shares)[-2]:.2f})" if len(shares) > 1 else ""))
+    trained = sorted({r["precision"] for r in table})
+    lines.append("training precision: " + ", ".join(f"{p} on {sum(r['precision'] == p for r in table)} image-seeds"
+                                                    for p in trained))
     print("\n" + "\n".join(lines))
 
 
