@@ -14,12 +14,16 @@ recomputes the kernel PSNR column from the estimates kept there, with today's ``
 ``--compare NAME`` adds a fourth ZSSR row read from ``PREFIX_NAME.json`` (for example ``others``: every image given
 one kernel, ``perturbed_kernels.py others-mean``), set against the estimated-kernel row image by image, with its own
 share of the gap and worst image.
+
+An image's ZSSR rows must share one training precision (``fit.precision``), as in ``corpus_table.py``: the script
+stops on an image whose rows mix bf16 and fp32.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +31,9 @@ import numpy as np
 from zssr_deploy.blind.datasets import true_kernel
 from zssr_deploy.blind.estimate import kernel_psnr
 from zssr_deploy.imageops.kernels import bicubic_kernel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus_table import precision  # noqa: E402
 
 ROWS = ("bicubic", "none", "true", "estimate")
 
@@ -53,6 +60,7 @@ def table(prefix: str, lr_dir: str, scale: float, estimate: str = "estimate",
     out = []
     for n in names:
         v = {k: rows[k][n]["psnr_y"] for k in ROWS if n in rows[k]}
+        precision(n, [rows[k][n] for k in ("none", "true", "estimate")])  # one training precision, or stop
         fit = rows["estimate"][n]["fit"]
         kern = fit["kernel"]
         bic_kp = kernel_psnr(bicubic_kernel(scale), true_kernel(lr_dir, n), scale)

@@ -42,12 +42,12 @@ def copies() -> set[str]:
     return {p["name"] for p in json.loads(MANIFEST.read_text())["photos"] if "duplicate_of" in p}
 
 
-def precision(name: str, seed: int, found: list[dict]) -> str:
-    """The one training precision of an image-seed's rows; SystemExit if they differ (two precisions' fits
-    differ by more than the rule under judgement should be credited with)."""
+def precision(label: str, found: list[dict]) -> str:
+    """The one training precision of an image's ZSSR rows (``label`` names it); SystemExit if they differ (two
+    precisions' fits differ by more than the rule under judgement should be credited with)."""
     kinds = {i.get("fit", {}).get("precision", "?") for i in found}
     if len(kinds) > 1:
-        raise SystemExit(f"{name} (seed {seed}): its rows were trained in {' and '.join(sorted(kinds))}; "
+        raise SystemExit(f"{label}: its rows were trained in {' and '.join(sorted(kinds))}; "
                          "run them again on one kind of CPU")
     return kinds.pop()
 
@@ -86,7 +86,7 @@ def main() -> None:
                 elif name in kept:
                     row[k] = row["none"]
             if all(k in row for k in args.rows):
-                row["precision"] = precision(name, s, [g[name] for g in got.values() if name in g])
+                row["precision"] = precision(f"{name} (seed {s})", [g[name] for g in got.values() if name in g])
                 table.append(row)
     print("| seed | image | assumed bicubic | true kernel | " + " | ".join(f"{k} (- assumed)" for k in args.rows) + " |")
     print("|---|---|---|---|" + "---|" * len(args.rows))
