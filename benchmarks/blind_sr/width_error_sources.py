@@ -89,12 +89,13 @@ def worst_direction(used: np.ndarray, true: np.ndarray) -> float:
     return float(np.linalg.eigvals(np.linalg.solve(true, used)).real.max())
 
 
-def measured_rows(rows_by_half: dict, scale: int = 2) -> list[dict]:
-    """Every measured estimate row (of the halves and rows named) whose fit used an estimate (copies aside): photo,
-    seed, the used Gaussian, the true kernel (its covariance and spread in x2-kernel units, read once), the gap, the
-    gain in dB."""
+def measured_rows(rows_by_half: dict, scale: int = 2, halves: tuple = HALVES) -> list[dict]:
+    """Every measured estimate row (of the halves and rows named) whose fit used an estimate, with a true kernel above
+    the assumption (copies aside): photo, seed, the used Gaussian, the true kernel (its covariance and spread in
+    x2-kernel units, read once), the gap, the gain in dB. ``halves``: the development halves unless told (the fresh
+    set: ``(width_vs_share.FRESH,)``)."""
     out, dropped = [], copies()
-    for half, folder, _ in HALVES:
+    for half, folder, _ in halves:
         for seed in (11, 12):
             base = str(ROOT / "benchmarks" / "results" / folder / f"{folder}_x{scale}_s{seed}")
             none, true = load(base, "none"), load(base, "true")
