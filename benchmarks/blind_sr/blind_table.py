@@ -11,6 +11,10 @@ over all their images.
 ``recurrence``: the patch-recurrence estimator's). ``--kernels JSON ...`` (files of ``kernel_estimation.py``, x2)
 recomputes the kernel PSNR column from the estimates kept there, with today's ``kernel_psnr``.
 
+``--rows SUFFIX`` takes the bicubic-assumption and true-kernel rows from ``PREFIX_none_SUFFIX.json`` and
+``PREFIX_true_SUFFIX.json``: rows trained apart from the sets' bf16 rows, such as the fp32 rows of
+``sets_fp32_queue.sh`` (``--rows fp32 --estimate axiscap_fp32``).
+
 ``--compare NAME`` adds a fourth ZSSR row read from ``PREFIX_NAME.json`` (for example ``others``: every image given
 one kernel, ``perturbed_kernels.py others-mean``), set against the estimated-kernel row image by image, with its own
 share of the gap and worst image.
@@ -47,12 +51,21 @@ def load(path: Path) -> dict:
     return rows
 
 
+def row_file(prefix: str, row: str, estimate: str = "estimate", suffix: str = "") -> Path:
+    """The result file of one row: ``PREFIX_ESTIMATE.json`` for the estimate, ``PREFIX_ROW_SUFFIX.json`` for the
+    none/true rows given a ``suffix`` (rows trained apart from the bf16 ones, e.g. ``fp32``), else ``PREFIX_ROW.json``."""
+    if row == "estimate":
+        return Path(f"{prefix}_{estimate}.json")
+    return Path(f"{prefix}_{row}_{suffix}.json" if suffix and row in ("none", "true") else f"{prefix}_{row}.json")
+
+
 def table(prefix: str, lr_dir: str, scale: float, estimate: str = "estimate",
-          kernels: dict[str, np.ndarray] | None = None) -> list[dict]:
-    """Print one set's table, the estimated-kernel row from ``PREFIX_ESTIMATE.json`` and kernel PSNR recomputed from
-    the x2 ``kernels`` given by name; return its rows (PSNRs and seconds per image)."""
+          kernels: dict[str, np.ndarray] | None = None, suffix: str = "") -> list[dict]:
+    """Print one set's table, the estimated-kernel row from ``PREFIX_ESTIMATE.json`` (the none/true rows from
+    ``PREFIX_ROW_SUFFIX.json`` given a ``suffix``) and kernel PSNR recomputed from the x2 ``kernels`` given by name;
+    return its rows (PSNRs and seconds per image)."""
     kernels = kernels or {}
-    rows = {k: load(Path(f"{prefix}_{estimate if k == 'estimate' else k}.json")) for k in ROWS}
+    rows = {k: load(row_file(prefix, k, estimate, suffix)) for k in ROWS}
     names = [n for n in rows["true"] if n in rows["none"] and n in rows["estimate"]]
     print("| image | bicubic interp. | ZSSR, bicubic assumed | ZSSR, true kernel | ZSSR, estimated kernel | "
           "kernel PSNR (est. / bicubic) | runs agree (dB) | estimation s | fit s (est. row) |")
@@ -87,6 +100,9 @@ def summary(rows: list[dict]) -> None:
     print(f"\n{len(rows)} images: assumed {m['none']:.2f}, true {m['true']:.2f}, estimated {m['estimate']:.2f}; "
           f"gap true - assumed {m['true'] - m['none']:+.2f} dB, the estimate recovers {share:.0%} of it; worst image "
           f"against its bicubic-assumption result: {worst['name']} {worst['estimate'] - worst['none']:+.2f} dB")
+    below = [r for r in rows if r["estimate"] < r["none"]]
+    print(f"below their bicubic-assumption result: {len(below)} of {len(rows)} images, "
+          f"{sum(r['estimate'] < r['none'] - 0.2 for r in below)} by more than 0.2 dB")
     est_s, fit_s = sum(r["est_s"] for r in rows), sum(r["fit_s"] for r in rows)
     print(f"estimation {est_s:.0f} s against {fit_s:.0f} s of fitting in all ({est_s / fit_s:.2f}); longest ratio on "
           f"one image {max(r['est_s'] / r['fit_s'] for r in rows):.2f}; estimate used on "
@@ -124,6 +140,8 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=2.0)
     ap.add_argument("--compare", metavar="NAME", help="also the ZSSR row of PREFIX_NAME.json, beside the estimate")
     ap.add_argument("--estimate", default="estimate", metavar="NAME", help="the estimated-kernel row's PREFIX_NAME.json")
+    ap.add_argument("--rows", default="", metavar="SUFFIX",
+                    help="the none/true rows from PREFIX_none_SUFFIX.json and PREFIX_true_SUFFIX.json (e.g. fp32)")
     ap.add_argument("--kernels", nargs="+", default=[], metavar="JSON", help="x2 estimates to recompute kernel PSNR from")
     args = ap.parse_args()
     kernels: dict[str, np.ndarray] = {}
@@ -135,7 +153,7 @@ def main() -> None:
     everything = []
     for prefix, lr_dir in zip(args.sets[::2], args.sets[1::2], strict=True):
         print(f"\n**{Path(prefix).name}**\n")
-        rows = table(prefix, lr_dir, args.scale, args.estimate, kernels)
+        rows = table(prefix, lr_dir, args.scale, args.estimate, kernels, args.rows)
         if rows:
             summary(rows)
         everything += rows
