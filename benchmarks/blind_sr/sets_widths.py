@@ -38,7 +38,7 @@ def main() -> None:
         "| best Gaussian's share (bf16) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    cap_shares, best_shares, capped = [], [], []
+    cap_shares, best_shares, capped, facts = [], [], [], []
     for s in SETS:
         prefix = ROOT / "benchmarks" / "results" / f"blind_{s}_x2" / f"blind_{s}_x2"
         rows = {
@@ -51,6 +51,7 @@ def main() -> None:
             c = share(e, rows["none_fp32"][name], rows["true_fp32"][name])
             cap_shares.append(c)
             capped.append(g["cap"] < 0.995)
+            facts.append((np.trace(truth), sum(g["variances"]) / np.trace(truth), g["confidence"], worst_direction(used, truth)))
             b = rows["recurrence"].get(name)
             best = "-"
             if b:
@@ -66,6 +67,12 @@ def main() -> None:
     print(
         f"\nmean of per-image shares: the cap {np.mean(cap_shares):.0%} ({len(cap_shares)} images), "
         f"the best Gaussian {np.mean(best_shares):.0%} ({len(best_shares)} images)"
+    )
+    t, ratio, conf, worst = np.array(facts).T
+    print(
+        f"true spreads {t.min():.1f}-{t.max():.1f}; best Gaussian / true spread {ratio.min():.2f}-{ratio.max():.2f} "
+        f"(median {np.median(ratio):.2f}); narrowing {conf.min():.2f}-{conf.max():.2f}; "
+        f"used / true along the worst direction {worst.min():.2f}-{worst.max():.2f} (median {np.median(worst):.2f})"
     )
     if len(best_shares) == len(cap_shares):
         c, b, m = np.array(cap_shares), np.array(best_shares), np.array(capped)
