@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zssr_deploy.blind.datasets import true_kernel
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import x2_covariance  # noqa: E402
@@ -46,12 +48,13 @@ def main() -> None:
         }
         for name, e in rows["axiscap_fp32"].items():
             g = e["fit"]["kernel"]["gaussian"]
-            truth = x2_covariance(np.load(ROOT / "benchmarks" / "blind" / f"{s}_x2" / f"{name}.kernel.npy"), 2)
+            truth = x2_covariance(true_kernel(ROOT / "benchmarks" / "blind" / f"{s}_x2", name), 2)
             used = covariance(g["used_variances"], g["angle"])
+            worst = worst_direction(used, truth)
             c = share(e, rows["none_fp32"][name], rows["true_fp32"][name])
             cap_shares.append(c)
             capped.append(g["cap"] < 0.995)
-            facts.append((np.trace(truth), sum(g["variances"]) / np.trace(truth), g["confidence"], worst_direction(used, truth)))
+            facts.append((np.trace(truth), sum(g["variances"]) / np.trace(truth), g["confidence"], worst))
             b = rows["recurrence"].get(name)
             best = "-"
             if b:
@@ -62,17 +65,17 @@ def main() -> None:
             print(
                 f"| {name} | {np.trace(truth):.2f} | {sum(g['variances']):.2f} | {g['confidence']:.2f} | {g['cap']:.2f} "
                 f"| {np.trace(used):.2f} "
-                f"| {worst_direction(used, truth):.2f} | {c:.0%} | {best} |"
+                f"| {worst:.2f} | {c:.0%} | {best} |"
             )
     print(
         f"\nmean of per-image shares: the cap {np.mean(cap_shares):.0%} ({len(cap_shares)} images), "
         f"the best Gaussian {np.mean(best_shares):.0%} ({len(best_shares)} images)"
     )
-    t, ratio, conf, worst = np.array(facts).T
+    t, ratio, conf, worsts = np.array(facts).T
     print(
         f"true spreads {t.min():.1f}-{t.max():.1f}; best Gaussian / true spread {ratio.min():.2f}-{ratio.max():.2f} "
         f"(median {np.median(ratio):.2f}); narrowing {conf.min():.2f}-{conf.max():.2f}; "
-        f"used / true along the worst direction {worst.min():.2f}-{worst.max():.2f} (median {np.median(worst):.2f})"
+        f"used / true along the worst direction {worsts.min():.2f}-{worsts.max():.2f} (median {np.median(worsts):.2f})"
     )
     if len(best_shares) == len(cap_shares):
         c, b, m = np.array(cap_shares), np.array(best_shares), np.array(capped)

@@ -33,10 +33,14 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import covariance_xy  # noqa: E402
 
+from zssr_deploy.blind.config import RecurrenceConfig  # noqa: E402
+from zssr_deploy.blind.recurrence import _capped  # noqa: E402
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from width_error_sources import ADOPTED_ROWS, covariance, measured_rows, spread_model, width_points, worst_direction  # noqa: E402
 
-CAP = 1.75
+#: the rule's per-axis cap (a4002a7's default)
+CAP = RecurrenceConfig().max_variance
 GATE = 2.0
 
 
@@ -47,10 +51,6 @@ def kernelgan(seed: int) -> dict:
     return {name: np.array(r["x2_kernel"]) if r["used"] else None for name, r in rows.items()}
 
 
-def capped(variances: list[float]) -> list[float]:
-    return [min(v, CAP) for v in variances]
-
-
 def main() -> None:
     centres, means = spread_model(*width_points())
     rows = [r for r in measured_rows(ADOPTED_ROWS) if r["half"] == "design"]
@@ -58,16 +58,16 @@ def main() -> None:
     table = {k: [] for k in "ABCD"}  # per candidate: the used kernel's covariance, or None (bicubic kept)
     done, missing = [], 0
     for r in rows:
-        g = gans[r["seed"]].get(r["name"], "missing")
-        if isinstance(g, str):
+        if r["name"] not in gans[r["seed"]]:
             missing += 1
             continue
-        rule = covariance(capped(r["used"]), r["angle"])
+        g = gans[r["seed"]][r["name"]]
+        rule = covariance(_capped(r["used"], CAP), r["angle"])
         table["A"].append(rule)
         gan = covariance_xy(g) if g is not None else None
         table["B"].append(gan)
         factor = 1.0 if gan is None else min(1.0, np.trace(gan) / sum(r["used"]))
-        table["C"].append(covariance(capped([v * factor for v in r["used"]]), r["angle"]))
+        table["C"].append(covariance(_capped([v * factor for v in r["used"]], CAP), r["angle"]))
         agree = gan is not None and max(np.trace(gan), sum(r["used"])) / min(np.trace(gan), sum(r["used"])) <= GATE
         table["D"].append(rule if agree else None)
         done.append(r)
